@@ -1,0 +1,18 @@
+# Reproducible workflow for Folmo et al. (2020), "Development of therapeutic alliance in
+# mentalization-based treatment". See README.md; the rules live in workflow/rules/.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/cohort.smk"
+
+
+rule all:
+    input:
+        cohort_outputs,
+    default_target: True

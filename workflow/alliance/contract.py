@@ -1,0 +1,180 @@
+"""The input contract (``export-format.md``, version 1) as data: files, columns, types and ranges.
+
+Ranges of questionnaire items come from the instrument configuration, so a new WAI version or a
+5-point form changes the YAML, not this module. What is fixed here is what the contract fixes: which
+files exist, their key columns and the patient-level fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from alliance.instruments import Instruments
+
+Kind = Literal["id", "integer", "number", "date", "choice"]
+
+PERSONALITY_DISORDERS = (
+    "paranoid",
+    "schizoid",
+    "schizotypal",
+    "antisocial",
+    "borderline",
+    "histrionic",
+    "narcissistic",
+    "avoidant",
+    "dependent",
+    "obsessive_compulsive",
+    "pd_nos",
+)
+SYMPTOM_DISORDERS = ("mood", "anxiety", "ptsd", "ocd", "adhd", "eating", "substance", "other_symptom")
+GENDERS = ("female", "male", "other")
+TERMINATIONS = ("planned", "dropout_early", "dropout_late", "advised", "referred", "ongoing")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    kind: Kind
+    required: bool = True  # False: an empty cell is a missing value
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def describe_range(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        return f"{self.minimum:g}-{self.maximum:g}"
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str  # base name, without extension
+    required: bool
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    # Assessment files are dated and belong to a patient's treatment period.
+    assessment: bool = True
+    # Per-version item ranges (WAI): version column -> {version: (min, max)} for item columns.
+    item_columns_by_version: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _flag(name: str) -> ColumnSpec:
+    return ColumnSpec(name, "integer", True, 0, 1)
+
+
+def _items(names: tuple[str, ...], minimum: float, maximum: float) -> tuple[ColumnSpec, ...]:
+    return tuple(ColumnSpec(n, "integer", False, minimum, maximum) for n in names)
+
+
+PATIENT_ID = ColumnSpec("patient_id", "id")
+ASSESSMENT_DATE = ColumnSpec("date", "date")
+
+
+def file_specs(instruments: Instruments) -> dict[str, FileSpec]:
+    """Every export file of the contract, in the order they are read."""
+    wai = instruments.wai
+    item_min = min(v.scale_min for v in wai.versions.values())
+    item_max = max(v.scale_max for v in wai.versions.values())
+    eq = instruments.eq5d
+    specs = [
+        FileSpec(
+            "patients",
+            True,
+            (
+                PATIENT_ID,
+                ColumnSpec("age", "integer", True, 16, 80),
+                ColumnSpec("gender", "choice", True, choices=GENDERS),
+                ColumnSpec("admission_date", "date"),
+                ColumnSpec("discharge_date", "date", required=False),
+                ColumnSpec("termination", "choice", True, choices=TERMINATIONS),
+                ColumnSpec("work_study_months", "integer", False, 0, 12),
+            ),
+            key=("patient_id",),
+            assessment=False,
+        ),
+        FileSpec(
+            "diagnoses",
+            True,
+            (
+                PATIENT_ID,
+                *(_flag(n) for n in PERSONALITY_DISORDERS),
+                ColumnSpec("borderline_traits", "integer", True, 0, 9),
+                ColumnSpec("pd_traits_total", "integer", True, 0, 79),
+                *(_flag(n) for n in SYMPTOM_DISORDERS),
+            ),
+            key=("patient_id",),
+            assessment=False,
+        ),
+        FileSpec(
+            wai.file,
+            True,
+            (
+                PATIENT_ID,
+                ASSESSMENT_DATE,
+                ColumnSpec("version", "choice", True, choices=tuple(wai.versions)),
+                # The widest range of any version here; each version's own range is checked per row.
+                *_items(wai.item_columns, item_min, item_max),
+            ),
+            key=("patient_id", "date", "version"),
+            item_columns_by_version=wai.item_columns,
+        ),
+        FileSpec(
+            instruments.gaf.file,
+            True,
+            (
+                PATIENT_ID,
+                ASSESSMENT_DATE,
+                ColumnSpec(instruments.gaf.score_column, "integer", True, instruments.gaf.scale_min, instruments.gaf.scale_max),
+                *_items(instruments.gaf.optional_columns, instruments.gaf.scale_min, instruments.gaf.scale_max),
+            ),
+            key=("patient_id", "date"),
+        ),
+        FileSpec(
+            instruments.wsas.file,
+            False,
+            (PATIENT_ID, ASSESSMENT_DATE, *_items(instruments.wsas.item_columns, instruments.wsas.scale_min, instruments.wsas.scale_max)),
+            key=("patient_id", "date"),
+        ),
+        FileSpec(
+            instruments.bsi.file,
+            False,
+            (PATIENT_ID, ASSESSMENT_DATE, *_items(instruments.bsi.item_columns, instruments.bsi.scale_min, instruments.bsi.scale_max)),
+            key=("patient_id", "date"),
+        ),
+        FileSpec(
+            instruments.sipp_sf.file,
+            False,
+            (
+                PATIENT_ID,
+                ASSESSMENT_DATE,
+                *(
+                    ColumnSpec(d, "number", False, instruments.sipp_sf.scale_min, instruments.sipp_sf.scale_max)
+                    for d in instruments.sipp_sf.domains
+                ),
+            ),
+            key=("patient_id", "date"),
+        ),
+        FileSpec(
+            eq.file,
+            False,
+            (
+                PATIENT_ID,
+                ASSESSMENT_DATE,
+                *_items(eq.dimensions, eq.level_min, eq.level_max),
+                ColumnSpec(eq.vas_column, "integer", False, eq.vas_min, eq.vas_max),
+            ),
+            key=("patient_id", "date"),
+        ),
+    ]
+    return {s.name: s for s in specs}

@@ -1,0 +1,82 @@
+# Config validation and the helpers the rules share.
+from pathlib import Path
+
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+COHORTS = config["cohorts"]
+EXPORT_NAMES = (
+    "patients",
+    "diagnoses",
+    "wai",
+    "gaf",
+    "wsas",
+    "bsi18",
+    "sipp_sf",
+    "eq5d",
+)
+
+
+def _check_cohorts():
+    for name, cohort in COHORTS.items():
+        if "exports" in cohort:
+            if cohort.get("delimiter", ",") == cohort.get("decimal", "."):
+                raise ValueError(
+                    f"cohort '{name}': delimiter and decimal mark are both "
+                    f"'{cohort['decimal']}'; an export cannot use one character for both"
+                )
+            if not Path(cohort["exports"]).is_dir():
+                raise ValueError(
+                    f"cohort '{name}': exports directory '{cohort['exports']}' does not exist"
+                )
+
+
+_check_cohorts()
+
+
+wildcard_constraints:
+    cohort="|".join(COHORTS),
+
+
+def is_simulated(cohort):
+    return "simulate" in COHORTS[cohort]
+
+
+def exports_dir(wildcards):
+    """The raw exports of a cohort: the clinic's directory, or the simulated one."""
+    if is_simulated(wildcards.cohort):
+        return f"results/{wildcards.cohort}/simulated/exports"
+    return COHORTS[wildcards.cohort]["exports"]
+
+
+def export_files(wildcards):
+    """The export files present, so that editing one of them re-runs validation."""
+    if is_simulated(wildcards.cohort):
+        return [exports_dir(wildcards)]
+    directory = Path(exports_dir(wildcards))
+    return sorted(
+        str(directory / f"{name}{suffix}")
+        for name in EXPORT_NAMES
+        for suffix in (".csv", ".sav")
+        if (directory / f"{name}{suffix}").exists()
+    )
+
+
+def cohort_options(wildcards):
+    cohort = COHORTS[wildcards.cohort]
+    return {
+        "name": wildcards.cohort,
+        "delimiter": cohort.get("delimiter", ","),
+        "decimal": cohort.get("decimal", "."),
+        "on_invalid": cohort.get("on_invalid", "stop"),
+    }
+
+
+def cohort_outputs(wildcards):
+    return [
+        f"results/{cohort}/clean/{name}.csv"
+        for cohort in COHORTS
+        for name in ("patients", "wai_long", "outcomes_long", "row_accounting")
+    ]

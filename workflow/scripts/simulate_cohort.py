@@ -1,0 +1,24 @@
+"""Snakemake adapter: generate a synthetic cohort's raw exports (rule simulate_cohort)."""
+
+from pathlib import Path
+
+from alliance.instruments import load_instruments
+from alliance.logs import step_logger
+from alliance.synthetic import load_parameters, simulate_cohort, write_exports, write_truth
+
+snakemake = snakemake  # noqa: F821 -- injected by Snakemake's script directive
+
+settings = snakemake.params.simulate
+log = step_logger("simulate_cohort", snakemake.log[0])
+log.info(f"generating {settings['n_patients']} patients with seed {settings['seed']}")
+cohort = simulate_cohort(
+    settings["seed"],
+    settings["n_patients"],
+    load_parameters(snakemake.input.parameters),
+    load_instruments(snakemake.input.instruments),
+)
+for directory in (snakemake.output.exports, snakemake.output.truth):
+    Path(directory).mkdir(parents=True, exist_ok=True)
+write_exports(cohort, Path(snakemake.output.exports))
+write_truth(cohort, Path(snakemake.output.truth))
+log.info(f"exports written to {snakemake.output.exports}")
