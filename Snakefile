@@ -13,6 +13,6 @@ include: "workflow/rules/cohort.smk"
 
 
 rule all:
+    default_target: True
     input:
         cohort_outputs,
-    default_target: True

@@ -154,7 +154,7 @@ def _header_problems(file_name: str, header: list[str] | tuple[str, ...]) -> lis
 
 
 def _sav_cell(value: object) -> str:
-    if value is None:
+    if value is None or value is pd.NaT:
         return ""
     if isinstance(value, float):
         if math.isnan(value):

@@ -55,6 +55,7 @@ def write_validation(
     quarantine_dir: str | Path,
 ) -> None:
     """The report, the kept rows (for the next step) and the quarantined rows with their reasons."""
+    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
     Path(report_path).write_text(format_report(cohort_name, validated, on_invalid), encoding="utf-8")
     validated_dir, quarantine_dir = Path(validated_dir), Path(quarantine_dir)
     validated_dir.mkdir(parents=True, exist_ok=True)

@@ -133,7 +133,7 @@ def _check_duplicate_keys(checked: _Checked) -> None:
     if not duplicated.any():
         return
     lines = checked.raw.table[LINE]
-    groups = checked.parsed[duplicated].groupby(key, sort=False, dropna=False).groups
+    groups = checked.parsed[duplicated].groupby(key if len(key) > 1 else key[0], sort=False, dropna=False).groups
     detail = pd.Series("", index=checked.parsed.index, dtype=object)
     for _, index in groups.items():
         group_lines = lines.loc[index].tolist()

@@ -1,8 +1,8 @@
 # Config validation and the helpers the rules share.
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
-
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -23,12 +23,12 @@ def _check_cohorts():
     for name, cohort in COHORTS.items():
         if "exports" in cohort:
             if cohort.get("delimiter", ",") == cohort.get("decimal", "."):
-                raise ValueError(
+                raise WorkflowError(
                     f"cohort '{name}': delimiter and decimal mark are both "
                     f"'{cohort['decimal']}'; an export cannot use one character for both"
                 )
             if not Path(cohort["exports"]).is_dir():
-                raise ValueError(
+                raise WorkflowError(
                     f"cohort '{name}': exports directory '{cohort['exports']}' does not exist"
                 )
 

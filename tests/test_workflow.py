@@ -1,0 +1,126 @@
+"""The workflow as a user runs it: `snakemake` in a copy of the project, with good and bad cohorts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from exports_factory import valid_exports, write_exports
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+@pytest.fixture()
+def project(tmp_path):
+    """A copy of the workflow (no results), as a fresh clone would have it."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
+    shutil.copytree(ROOT / "workflow", copy / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "config", copy / "config")
+    return copy
+
+
+def run_snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args], cwd=project, capture_output=True, text=True, timeout=600
+    )
+
+
+def cohort_config(project: Path, name: str, exports: Path, **options: str) -> Path:
+    lines = ["cohorts:", f"  {name}:", f"    exports: {exports}"]
+    lines += [f'    {key}: "{value}"' for key, value in options.items()]
+    path = project / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_lint_reports_nothing(project):
+    result = run_snakemake(project, "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_snakefmt_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/rules"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_new_cohort_from_exports_lands_beside_the_others(project, tmp_path):
+    exports = write_exports(tmp_path / "clinic", valid_exports())
+    config = cohort_config(project, "clinic", exports)
+    result = run_snakemake(project, "results/clinic/clean/patients.csv", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr
+    clean = project / "results" / "clinic" / "clean"
+    patients = pd.read_csv(clean / "patients.csv")
+    assert list(patients["patient_id"]) == ["A01", "A02", "A03"]
+    accounting = pd.read_csv(clean / "row_accounting.csv")
+    assert (accounting.rows_read == accounting.rows_kept).all()
+    assert "No problems found." in (project / "results" / "clinic" / "validation.txt").read_text()
+
+
+def test_bad_exports_stop_the_build_with_every_problem_and_no_traceback(project, tmp_path):
+    bad = valid_exports()
+    bad["patients"][2] = "A02,31,male,2012-09-03,2013-03-01,dropout_late,13"
+    bad["gaf"].append("Z77,2014-02-01,44,,")
+    exports = write_exports(tmp_path / "clinic", bad)
+    config = cohort_config(project, "clinic", exports)
+    result = run_snakemake(project, "results/clinic/clean/patients.csv", "--configfile", str(config))
+    assert result.returncode != 0
+    for expected in (
+        "patients.csv, line 3, column 'work_study_months', value '13': out of range",
+        "gaf.csv, line 7, column 'patient_id', value 'Z77': unknown patient_id",
+    ):
+        assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    report = (project / "results" / "clinic" / "validation.txt").read_text()
+    assert "work_study_months" in report and "Z77" in report
+    assert not (project / "results" / "clinic" / "clean" / "patients.csv").exists()
+
+
+def test_quarantine_goes_on_and_accounts_for_every_row(project, tmp_path):
+    bad = valid_exports()
+    bad["wai"].append("A03,2014-06-01,WAI-SR,8,3,3,3,3,3,3,3,3,3,3,3")
+    exports = write_exports(tmp_path / "clinic", bad)
+    config = cohort_config(project, "clinic", exports, on_invalid="quarantine")
+    result = run_snakemake(project, "results/clinic/clean/patients.csv", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr
+    accounting = pd.read_csv(project / "results" / "clinic" / "clean" / "row_accounting.csv").set_index("file")
+    assert accounting.loc["wai.csv"].tolist() == [6, 5, 1]
+    quarantined = pd.read_csv(project / "results" / "clinic" / "quarantine" / "wai.csv")
+    assert quarantined["line"].tolist() == [7]
+
+
+def test_nordic_dialect_from_config(project, tmp_path):
+    directory = tmp_path / "clinic"
+    directory.mkdir()
+    for name, lines in valid_exports().items():
+        text = "\n".join(line.replace(",", ";") for line in lines).replace("23.5", "23,5")
+        (directory / f"{name}.csv").write_text(text + "\n")
+    config = cohort_config(project, "clinic", directory, delimiter=";", decimal=",")
+    result = run_snakemake(project, "results/clinic/clean/patients.csv", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr
+    patients = pd.read_csv(project / "results" / "clinic" / "clean" / "patients.csv")
+    assert patients.loc[0, "sipp_self_control"] == pytest.approx(23.5)
+
+
+def test_config_errors_are_clear(project, tmp_path):
+    config = cohort_config(project, "clinic", tmp_path / "nowhere")
+    result = run_snakemake(project, "-n", "--configfile", str(config))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "exports directory" in output and "nowhere" in output
+    (project / "bad.yaml").write_text("cohorts:\n  clinic:\n    exports: .\n    on_invalid: ignore\n")
+    result = run_snakemake(project, "-n", "--configfile", str(project / "bad.yaml"))
+    assert result.returncode != 0
+    assert "'ignore' is not one of" in result.stdout + result.stderr
