@@ -7,10 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
-from exports_factory import valid_exports, write_exports
-
 from alliance.instruments import load_instruments
 from alliance.pipeline import validate_directory
+from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUMENTS = load_instruments(ROOT / "config" / "instruments.yaml")

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from exports_factory import valid_exports, write_exports
-
 from alliance.instruments import load_instruments
 from alliance.pipeline import read_validated, validate_directory, write_validation
 from alliance.problems import InvalidExportsError
+from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUMENTS = load_instruments(ROOT / "config" / "instruments.yaml")

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from alliance.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
 from alliance.scoring import eq5d_index, score_item_scale, score_wai
 

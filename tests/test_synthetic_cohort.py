@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from alliance.derive import DAYS_PER_MONTH
 from alliance.instruments import load_instruments
 from alliance.pipeline import clean_validated, validate_directory
@@ -61,13 +60,28 @@ def test_round_trip_wai_scores_equal_the_generators_record(default_cohort):
 
 
 @pytest.mark.parametrize(
-    "column", ["outcome_group", "wai_version_group", "n_wai", "has_final_wai", "completed_as_planned", "paranoid_pd", "mood_disorder"]
+    "column",
+    [
+        "outcome_group",
+        "wai_version_group",
+        "n_wai",
+        "has_final_wai",
+        "completed_as_planned",
+        "paranoid_pd",
+        "mood_disorder",
+    ],
 )
 def test_round_trip_patient_variables_equal_the_generators_record(default_cohort, column):
     cohort, _, clean = default_cohort
     truth = cohort.truth["patients"].set_index("patient_id")[column]
     produced = clean.patients.set_index("patient_id")[column].reindex(truth.index)
-    normalise = lambda s: pd.Series([("" if pd.isna(v) else str(int(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)) for v in s], index=s.index)  # noqa: E731
+    normalise = lambda s: pd.Series(
+        [
+            ("" if pd.isna(v) else str(int(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v))
+            for v in s
+        ],
+        index=s.index,
+    )
     mismatched = normalise(produced) != normalise(truth)
     assert not mismatched.any(), pd.DataFrame({"produced": produced, "truth": truth})[mismatched]
 
@@ -150,7 +164,11 @@ def test_table_2_prevalences_by_outcome_group(default_cohort, label):
     _, _, clean = default_cohort
     row = next(r for r in PUBLISHED["table_2"]["rows"] if r["label"] == label)
     patients = clean.patients
-    values = patients["gender"].eq("female").astype(float) if TABLE_2_COLUMNS[label] is None else patients[TABLE_2_COLUMNS[label]].astype(float)
+    values = (
+        patients["gender"].eq("female").astype(float)
+        if TABLE_2_COLUMNS[label] is None
+        else patients[TABLE_2_COLUMNS[label]].astype(float)
+    )
     for group in ("good", "poor"):
         in_group = values[patients["outcome_group"].eq(group)]
         assert 100 * in_group.mean() == pytest.approx(row[group], abs=3), group

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from alliance.instruments import load_instruments
 from alliance.synthetic import (
     SimulatedCohort,
@@ -35,23 +34,57 @@ PUBLISHED = yaml.safe_load((ROOT / "config" / "published" / "folmo2020.yaml").re
 DEFAULT_SEED = int(PARAMETERS["seed"])
 SEEDS = [DEFAULT_SEED, 1, 2]
 
-# Column lists as written in /work/shared/export-format.md (version 1).
+# Column lists as written in docs/export-format.md (version 1).
 ITEMS_12 = [f"item_{i:02d}" for i in range(1, 13)]
 CONTRACT_COLUMNS = {
     "patients": ["patient_id", "age", "gender", "admission_date", "discharge_date", "termination", "work_study_months"],
     "diagnoses": [
-        "patient_id", "paranoid", "schizoid", "schizotypal", "antisocial", "borderline", "histrionic", "narcissistic",
-        "avoidant", "dependent", "obsessive_compulsive", "pd_nos", "borderline_traits", "pd_traits_total",
-        "mood", "anxiety", "ptsd", "ocd", "adhd", "eating", "substance", "other_symptom",
+        "patient_id",
+        "paranoid",
+        "schizoid",
+        "schizotypal",
+        "antisocial",
+        "borderline",
+        "histrionic",
+        "narcissistic",
+        "avoidant",
+        "dependent",
+        "obsessive_compulsive",
+        "pd_nos",
+        "borderline_traits",
+        "pd_traits_total",
+        "mood",
+        "anxiety",
+        "ptsd",
+        "ocd",
+        "adhd",
+        "eating",
+        "substance",
+        "other_symptom",
     ],
     "wai": ["patient_id", "date", "version", *ITEMS_12],
     "gaf": ["patient_id", "date", "gaf", "gaf_symptom", "gaf_function"],
     "wsas": ["patient_id", "date", *[f"item_{i}" for i in range(1, 6)]],
     "bsi18": ["patient_id", "date", *[f"item_{i:02d}" for i in range(1, 19)]],
-    "sipp_sf": ["patient_id", "date", "self_control", "social_concordance", "identity_integration",
-                "relational_capacity", "responsibility"],
-    "eq5d": ["patient_id", "date", "mobility", "self_care", "usual_activities", "pain_discomfort",
-             "anxiety_depression", "vas"],
+    "sipp_sf": [
+        "patient_id",
+        "date",
+        "self_control",
+        "social_concordance",
+        "identity_integration",
+        "relational_capacity",
+        "responsibility",
+    ],
+    "eq5d": [
+        "patient_id",
+        "date",
+        "mobility",
+        "self_care",
+        "usual_activities",
+        "pain_discomfort",
+        "anxiety_depression",
+        "vas",
+    ],
 }
 DATE_COLUMNS = {
     "patients": ["admission_date", "discharge_date"],
@@ -299,8 +332,18 @@ def test_truth_patients_agree_with_exports(cohort: SimulatedCohort) -> None:
     t = cohort.truth["patients"]
     p = cohort.exports["patients"]
     assert list(t.columns) == [
-        "patient_id", "outcome_group", "final_gaf", "wai_version_group", "n_wai", "completed_as_planned",
-        "paranoid_pd", "mood_disorder", "has_final_wai", "treatment_months", "wsas_final_total", "bsi_final_mean",
+        "patient_id",
+        "outcome_group",
+        "final_gaf",
+        "wai_version_group",
+        "n_wai",
+        "completed_as_planned",
+        "paranoid_pd",
+        "mood_disorder",
+        "has_final_wai",
+        "treatment_months",
+        "wsas_final_total",
+        "bsi_final_mean",
     ]
     assert (t["patient_id"] == p["patient_id"]).all()
     counts = cohort.exports["wai"].groupby("patient_id").size().reindex(t["patient_id"]).to_numpy()
@@ -309,8 +352,10 @@ def test_truth_patients_agree_with_exports(cohort: SimulatedCohort) -> None:
     versions = w.groupby("patient_id")["version"].agg(lambda s: "both" if s.nunique() > 1 else f"{s.iloc[0][4:]}_only")
     assert (versions.reindex(t["patient_id"]).to_numpy() == t["wai_version_group"].to_numpy()).all()
     gaf_final = _final_rows(cohort.exports["gaf"], cohort).set_index("patient_id")["gaf"]
-    assert (gaf_final.reindex(t["patient_id"]).to_numpy(dtype=float, na_value=np.nan)
-            == t["final_gaf"].to_numpy(dtype=float, na_value=np.nan))[t["final_gaf"].notna().to_numpy()].all()
+    assert (
+        gaf_final.reindex(t["patient_id"]).to_numpy(dtype=float, na_value=np.nan)
+        == t["final_gaf"].to_numpy(dtype=float, na_value=np.nan)
+    )[t["final_gaf"].notna().to_numpy()].all()
     assert (t.loc[t["outcome_group"] == "good", "final_gaf"] >= 60).all()
     assert (t.loc[t["outcome_group"] == "poor", "final_gaf"] < 60).all()
     assert t.loc[t["outcome_group"] == "", "final_gaf"].isna().all()
@@ -432,8 +477,10 @@ def test_tasks_slope_differs_by_outcome() -> None:
     import statsmodels.formula.api as smf
 
     c = _cohort(DEFAULT_SEED)
-    w = c.truth["wai"].merge(c.exports["patients"][["patient_id", "admission_date"]]).merge(
-        c.truth["patients"][["patient_id", "outcome_group"]]
+    w = (
+        c.truth["wai"]
+        .merge(c.exports["patients"][["patient_id", "admission_date"]])
+        .merge(c.truth["patients"][["patient_id", "outcome_group"]])
     )
     w = w[w["outcome_group"] != ""].dropna(subset=["tasks"]).copy()
     w["time"] = (w["date"] - w["admission_date"]).dt.days / DAYS_PER_MONTH

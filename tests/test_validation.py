@@ -6,15 +6,14 @@ the line (header = line 1), the column and the value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pytest
-from exports_factory import valid_exports, write_exports
-
 from alliance.instruments import load_instruments
 from alliance.pipeline import validate_directory
+from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUMENTS = load_instruments(ROOT / "config" / "instruments.yaml")
@@ -56,39 +55,203 @@ def append_line(name: str, text: str) -> Callable[[Exports], None]:
 
 # (id, mutation, file, line, column, value, rule)
 CASES = [
-    ("unparsable integer", replace_cell("patients", 2, "age", "twenty"), "patients.csv", 2, "age", "twenty", "unparsable value"),
-    ("fractional integer", replace_cell("wai", 3, "item_05", "5.5"), "wai.csv", 3, "item_05", "5.5", "unparsable value"),
+    (
+        "unparsable integer",
+        replace_cell("patients", 2, "age", "twenty"),
+        "patients.csv",
+        2,
+        "age",
+        "twenty",
+        "unparsable value",
+    ),
+    (
+        "fractional integer",
+        replace_cell("wai", 3, "item_05", "5.5"),
+        "wai.csv",
+        3,
+        "item_05",
+        "5.5",
+        "unparsable value",
+    ),
     ("age out of range", replace_cell("patients", 3, "age", "81"), "patients.csv", 3, "age", "81", "out of range"),
     ("WAI item out of range", replace_cell("wai", 2, "item_07", "8"), "wai.csv", 2, "item_07", "8", "out of range"),
     ("GAF out of range", replace_cell("gaf", 4, "gaf", "0"), "gaf.csv", 4, "gaf", "0", "out of range"),
     ("WSAS item out of range", replace_cell("wsas", 2, "item_3", "9"), "wsas.csv", 2, "item_3", "9", "out of range"),
     ("BSI item out of range", replace_cell("bsi18", 3, "item_18", "5"), "bsi18.csv", 3, "item_18", "5", "out of range"),
-    ("SIPP out of range", replace_cell("sipp_sf", 2, "responsibility", "101"), "sipp_sf.csv", 2, "responsibility", "101", "out of range"),
-    ("EQ-5D level out of range", replace_cell("eq5d", 3, "mobility", "4"), "eq5d.csv", 3, "mobility", "4", "out of range"),
-    ("diagnosis flag not 0/1", replace_cell("diagnoses", 2, "mood", "2"), "diagnoses.csv", 2, "mood", "2", "out of range"),
-    ("unparsable date", replace_cell("gaf", 3, "date", "01.07.2013"), "gaf.csv", 3, "date", "01.07.2013", "unparsable date"),
-    ("impossible date", replace_cell("patients", 2, "admission_date", "2011-02-30"), "patients.csv", 2, "admission_date", "2011-02-30", "unparsable date"),
-    ("gender not allowed", replace_cell("patients", 2, "gender", "F"), "patients.csv", 2, "gender", "F", "not an allowed value"),
-    ("termination not allowed", replace_cell("patients", 3, "termination", "quit"), "patients.csv", 3, "termination", "quit", "not an allowed value"),
+    (
+        "SIPP out of range",
+        replace_cell("sipp_sf", 2, "responsibility", "101"),
+        "sipp_sf.csv",
+        2,
+        "responsibility",
+        "101",
+        "out of range",
+    ),
+    (
+        "EQ-5D level out of range",
+        replace_cell("eq5d", 3, "mobility", "4"),
+        "eq5d.csv",
+        3,
+        "mobility",
+        "4",
+        "out of range",
+    ),
+    (
+        "diagnosis flag not 0/1",
+        replace_cell("diagnoses", 2, "mood", "2"),
+        "diagnoses.csv",
+        2,
+        "mood",
+        "2",
+        "out of range",
+    ),
+    (
+        "unparsable date",
+        replace_cell("gaf", 3, "date", "01.07.2013"),
+        "gaf.csv",
+        3,
+        "date",
+        "01.07.2013",
+        "unparsable date",
+    ),
+    (
+        "impossible date",
+        replace_cell("patients", 2, "admission_date", "2011-02-30"),
+        "patients.csv",
+        2,
+        "admission_date",
+        "2011-02-30",
+        "unparsable date",
+    ),
+    (
+        "gender not allowed",
+        replace_cell("patients", 2, "gender", "F"),
+        "patients.csv",
+        2,
+        "gender",
+        "F",
+        "not an allowed value",
+    ),
+    (
+        "termination not allowed",
+        replace_cell("patients", 3, "termination", "quit"),
+        "patients.csv",
+        3,
+        "termination",
+        "quit",
+        "not an allowed value",
+    ),
     ("required value empty", replace_cell("gaf", 2, "gaf", ""), "gaf.csv", 2, "gaf", "", "missing value"),
-    ("empty patient_id", replace_cell("patients", 4, "patient_id", ""), "patients.csv", 4, "patient_id", "", "missing value"),
-    ("unknown WAI version", replace_cell("wai", 4, "version", "WAI-L"), "wai.csv", 4, "version", "WAI-L", "unknown WAI version"),
-    ("unknown patient_id", replace_cell("gaf", 5, "patient_id", "B99"), "gaf.csv", 5, "patient_id", "B99", "unknown patient_id"),
-    ("diagnosis of unknown patient", replace_cell("diagnoses", 4, "patient_id", "A09"), "diagnoses.csv", 4, "patient_id", "A09", "unknown patient_id"),
-    ("duplicate patient", replace_cell("patients", 3, "patient_id", "A01"), "patients.csv", 3, "patient_id", "A01", "duplicate key"),
-    ("duplicate WAI administration", append_line("wai", "A02,2012-12-03,WAI-SR,5,5,5,5,5,5,5,5,5,5,5,5"), "wai.csv", 7, "patient_id+date+version", "", "duplicate key"),
+    (
+        "empty patient_id",
+        replace_cell("patients", 4, "patient_id", ""),
+        "patients.csv",
+        4,
+        "patient_id",
+        "",
+        "missing value",
+    ),
+    (
+        "unknown WAI version",
+        replace_cell("wai", 4, "version", "WAI-L"),
+        "wai.csv",
+        4,
+        "version",
+        "WAI-L",
+        "unknown WAI version",
+    ),
+    (
+        "unknown patient_id",
+        replace_cell("gaf", 5, "patient_id", "B99"),
+        "gaf.csv",
+        5,
+        "patient_id",
+        "B99",
+        "unknown patient_id",
+    ),
+    (
+        "diagnosis of unknown patient",
+        replace_cell("diagnoses", 4, "patient_id", "A09"),
+        "diagnoses.csv",
+        4,
+        "patient_id",
+        "A09",
+        "unknown patient_id",
+    ),
+    (
+        "duplicate patient",
+        replace_cell("patients", 3, "patient_id", "A01"),
+        "patients.csv",
+        3,
+        "patient_id",
+        "A01",
+        "duplicate key",
+    ),
+    (
+        "duplicate WAI administration",
+        append_line("wai", "A02,2012-12-03,WAI-SR,5,5,5,5,5,5,5,5,5,5,5,5"),
+        "wai.csv",
+        7,
+        "patient_id+date+version",
+        "",
+        "duplicate key",
+    ),
     ("duplicate GAF", append_line("gaf", "A03,2014-02-01,44,,"), "gaf.csv", 7, "patient_id+date", "", "duplicate key"),
-    ("assessment before admission", replace_cell("wai", 5, "date", "2012-08-01"), "wai.csv", 5, "date", "2012-08-01", "before admission"),
-    ("assessment long after discharge", replace_cell("gaf", 5, "date", "2013-06-15"), "gaf.csv", 5, "date", "2013-06-15", "long after discharge"),
-    ("discharge before admission", replace_cell("patients", 2, "discharge_date", "2010-12-31"), "patients.csv", 2, "discharge_date", "2010-12-31", "discharge before admission"),
-    ("wrong number of fields", replace_line("wai", 3, "A01,2012-10-10,WAI-SR,6,6,6"), "wai.csv", 3, None, "A01,2012-10-10,WAI-SR,6,6,6", "wrong number of fields"),
+    (
+        "assessment before admission",
+        replace_cell("wai", 5, "date", "2012-08-01"),
+        "wai.csv",
+        5,
+        "date",
+        "2012-08-01",
+        "before admission",
+    ),
+    (
+        "assessment long after discharge",
+        replace_cell("gaf", 5, "date", "2013-06-15"),
+        "gaf.csv",
+        5,
+        "date",
+        "2013-06-15",
+        "long after discharge",
+    ),
+    (
+        "discharge before admission",
+        replace_cell("patients", 2, "discharge_date", "2010-12-31"),
+        "patients.csv",
+        2,
+        "discharge_date",
+        "2010-12-31",
+        "discharge before admission",
+    ),
+    (
+        "wrong number of fields",
+        replace_line("wai", 3, "A01,2012-10-10,WAI-SR,6,6,6"),
+        "wai.csv",
+        3,
+        None,
+        "A01,2012-10-10,WAI-SR,6,6,6",
+        "wrong number of fields",
+    ),
     ("missing required column", drop_column("gaf", "gaf"), "gaf.csv", 1, "gaf", "", "missing column"),
     ("missing key column", drop_column("wai", "version"), "wai.csv", 1, "version", "", "missing column"),
-    ("duplicate column", replace_line("eq5d", 1, "patient_id,date,mobility,mobility,usual_activities,pain_discomfort,anxiety_depression,vas"), "eq5d.csv", 1, "mobility", "mobility", "duplicate column"),
+    (
+        "duplicate column",
+        replace_line(
+            "eq5d", 1, "patient_id,date,mobility,mobility,usual_activities,pain_discomfort,anxiety_depression,vas"
+        ),
+        "eq5d.csv",
+        1,
+        "mobility",
+        "mobility",
+        "duplicate column",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "mutate", "file", "line", "column", "value", "rule"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "mutate", "file", "line", "column", "value", "rule"), CASES, ids=[c[0] for c in CASES]
+)
 def test_each_rule_names_file_line_column_and_value(tmp_path, case, mutate, file, line, column, value, rule):
     exports = valid_exports()
     mutate(exports)
@@ -139,7 +302,6 @@ def test_unknown_columns_are_reported_and_ignored(tmp_path):
 
 def test_item_valid_for_one_version_is_out_of_range_for_a_five_point_form(tmp_path):
     import yaml
-
     from alliance.instruments import instruments_from_mapping
 
     spec = yaml.safe_load((ROOT / "config" / "instruments.yaml").read_text())

@@ -135,7 +135,9 @@ def file_specs(instruments: Instruments) -> dict[str, FileSpec]:
             (
                 PATIENT_ID,
                 ASSESSMENT_DATE,
-                ColumnSpec(instruments.gaf.score_column, "integer", True, instruments.gaf.scale_min, instruments.gaf.scale_max),
+                ColumnSpec(
+                    instruments.gaf.score_column, "integer", True, instruments.gaf.scale_min, instruments.gaf.scale_max
+                ),
                 *_items(instruments.gaf.optional_columns, instruments.gaf.scale_min, instruments.gaf.scale_max),
             ),
             key=("patient_id", "date"),
@@ -143,13 +145,21 @@ def file_specs(instruments: Instruments) -> dict[str, FileSpec]:
         FileSpec(
             instruments.wsas.file,
             False,
-            (PATIENT_ID, ASSESSMENT_DATE, *_items(instruments.wsas.item_columns, instruments.wsas.scale_min, instruments.wsas.scale_max)),
+            (
+                PATIENT_ID,
+                ASSESSMENT_DATE,
+                *_items(instruments.wsas.item_columns, instruments.wsas.scale_min, instruments.wsas.scale_max),
+            ),
             key=("patient_id", "date"),
         ),
         FileSpec(
             instruments.bsi.file,
             False,
-            (PATIENT_ID, ASSESSMENT_DATE, *_items(instruments.bsi.item_columns, instruments.bsi.scale_min, instruments.bsi.scale_max)),
+            (
+                PATIENT_ID,
+                ASSESSMENT_DATE,
+                *_items(instruments.bsi.item_columns, instruments.bsi.scale_min, instruments.bsi.scale_max),
+            ),
             key=("patient_id", "date"),
         ),
         FileSpec(

@@ -6,8 +6,8 @@ comes from ``config/config.yaml`` (``analysis:``), never a literal in the code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ class AnalysisSettings:
     outcome_waves: tuple[float, ...]
 
     @classmethod
-    def from_mapping(cls, spec: Mapping) -> "AnalysisSettings":
+    def from_mapping(cls, spec: Mapping) -> AnalysisSettings:
         return cls(
             gaf_cutoff=float(spec["gaf_cutoff"]),
             final_window_days=int(spec["final_window_days"]),
@@ -98,24 +98,42 @@ def _group_by_cutoff(score: pd.Series, threshold: float, good_when_below: bool) 
 def build_wai_long(scored_wai: pd.DataFrame, admission: pd.Series, settings: AnalysisSettings) -> pd.DataFrame:
     time = months_since_admission(scored_wai["date"], scored_wai["patient_id"].map(admission))
     long = scored_wai.assign(time_months=time, wave=nearest_wave(time, settings.wai_waves))
-    return long.sort_values(["patient_id", "time_months", "version"], kind="stable").reset_index(drop=True)[WAI_LONG_COLUMNS]
+    return long.sort_values(["patient_id", "time_months", "version"], kind="stable").reset_index(drop=True)[
+        WAI_LONG_COLUMNS
+    ]
 
 
 def _scored_outcomes(tables: Mapping[str, pd.DataFrame], instruments: Instruments) -> dict[str, pd.DataFrame]:
     """Each outcome measure as patient_id, date, value."""
     measures = {}
     gaf = tables[instruments.gaf.file]
-    measures["gaf"] = pd.DataFrame({"patient_id": gaf["patient_id"], "date": gaf["date"], "value": gaf[instruments.gaf.score_column].astype("float64")})
+    measures["gaf"] = pd.DataFrame(
+        {
+            "patient_id": gaf["patient_id"],
+            "date": gaf["date"],
+            "value": gaf[instruments.gaf.score_column].astype("float64"),
+        }
+    )
     for measure, scale in (("wsas", instruments.wsas), ("bsi", instruments.bsi)):
         frame = tables.get(scale.file)
         if frame is None:
-            measures[measure] = pd.DataFrame({"patient_id": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"), "value": pd.Series(dtype="float64")})
+            measures[measure] = pd.DataFrame(
+                {
+                    "patient_id": pd.Series(dtype=object),
+                    "date": pd.Series(dtype="datetime64[ns]"),
+                    "value": pd.Series(dtype="float64"),
+                }
+            )
             continue
-        measures[measure] = pd.DataFrame({"patient_id": frame["patient_id"], "date": frame["date"], "value": score_item_scale(frame, scale)})
+        measures[measure] = pd.DataFrame(
+            {"patient_id": frame["patient_id"], "date": frame["date"], "value": score_item_scale(frame, scale)}
+        )
     return measures
 
 
-def build_outcomes_long(measures: Mapping[str, pd.DataFrame], admission: pd.Series, settings: AnalysisSettings) -> pd.DataFrame:
+def build_outcomes_long(
+    measures: Mapping[str, pd.DataFrame], admission: pd.Series, settings: AnalysisSettings
+) -> pd.DataFrame:
     parts = []
     for measure, frame in measures.items():
         time = months_since_admission(frame["date"], frame["patient_id"].map(admission))
@@ -152,10 +170,14 @@ def build_patients(
     patients["age"] = registry["age"]
     patients["gender"] = registry["gender"]
     patients["termination"] = registry["termination"]
-    patients["completed_as_planned"] = pd.Series(np.where(registry["termination"].eq("planned"), 1, 0), index=ids).where(ended).astype("Int64")
+    patients["completed_as_planned"] = (
+        pd.Series(np.where(registry["termination"].eq("planned"), 1, 0), index=ids).where(ended).astype("Int64")
+    )
     patients["treatment_months"] = months_since_admission(discharge, admission)
     patients["work_study_months"] = registry["work_study_months"]
-    patients["no_work_study"] = registry["work_study_months"].eq(0).astype("Int64").where(registry["work_study_months"].notna())
+    patients["no_work_study"] = (
+        registry["work_study_months"].eq(0).astype("Int64").where(registry["work_study_months"].notna())
+    )
 
     diagnoses = tables["diagnoses"].set_index("patient_id").reindex(ids)
     patients["paranoid_pd"] = diagnoses["paranoid"]
@@ -164,7 +186,9 @@ def build_patients(
         patients[column] = diagnoses[column]
     has_diagnoses = diagnoses[list(PERSONALITY_DISORDERS)].notna().all(axis=1)
     patients["n_pds"] = diagnoses[list(PERSONALITY_DISORDERS)].sum(axis=1).where(has_diagnoses).astype("Int64")
-    patients["n_symptom_disorders"] = diagnoses[list(SYMPTOM_DISORDERS)].sum(axis=1).where(has_diagnoses).astype("Int64")
+    patients["n_symptom_disorders"] = (
+        diagnoses[list(SYMPTOM_DISORDERS)].sum(axis=1).where(has_diagnoses).astype("Int64")
+    )
 
     sipp = tables.get(instruments.sipp_sf.file)
     domains = list(instruments.sipp_sf.domains)
@@ -177,30 +201,44 @@ def build_patients(
 
     eq = tables.get(instruments.eq5d.file)
     if eq is not None:
-        eq = eq.assign(eq5d_index=eq5d_index(eq, instruments.eq5d), eq5d_vas=eq[instruments.eq5d.vas_column].astype("float64"))
-        patients = patients.join(nearest_to_anchor(eq, admission, settings.baseline_window_days, ["eq5d_index", "eq5d_vas"]))
+        eq = eq.assign(
+            eq5d_index=eq5d_index(eq, instruments.eq5d), eq5d_vas=eq[instruments.eq5d.vas_column].astype("float64")
+        )
+        patients = patients.join(
+            nearest_to_anchor(eq, admission, settings.baseline_window_days, ["eq5d_index", "eq5d_vas"])
+        )
     else:
         patients["eq5d_index"] = np.nan
         patients["eq5d_vas"] = np.nan
 
     for measure, frame in measures.items():
-        patients[f"baseline_{measure}"] = nearest_to_anchor(frame, admission, settings.baseline_window_days, ["value"])["value"]
-        patients[f"final_{measure}"] = nearest_to_anchor(frame, discharge.dropna(), settings.final_window_days, ["value"])["value"]
+        patients[f"baseline_{measure}"] = nearest_to_anchor(frame, admission, settings.baseline_window_days, ["value"])[
+            "value"
+        ]
+        patients[f"final_{measure}"] = nearest_to_anchor(
+            frame, discharge.dropna(), settings.final_window_days, ["value"]
+        )["value"]
     patients["outcome_group"] = _group_by_cutoff(patients["final_gaf"], settings.gaf_cutoff, good_when_below=False)
     patients["poor_outcome"] = patients["outcome_group"].map({"good": 0, "poor": 1}).astype("Int64")
-    patients["wsas_outcome"] = _group_by_cutoff(patients["final_wsas"], instruments.wsas.outcome_threshold, good_when_below=True)
-    patients["bsi_outcome"] = _group_by_cutoff(patients["final_bsi"], instruments.bsi.outcome_threshold, good_when_below=True)
+    patients["wsas_outcome"] = _group_by_cutoff(
+        patients["final_wsas"], instruments.wsas.outcome_threshold, good_when_below=True
+    )
+    patients["bsi_outcome"] = _group_by_cutoff(
+        patients["final_bsi"], instruments.bsi.outcome_threshold, good_when_below=True
+    )
 
+    patients["wai_version_group"] = wai_version_group(scored_wai, instruments, ids)
     # An administration counts when at least one subscale could be scored.
     administered = scored_wai.dropna(subset=list(instruments.wai.subscales), how="all")
     patients["n_wai"] = administered.groupby("patient_id").size().reindex(ids).fillna(0).astype("int64")
     final_wai = nearest_to_anchor(administered, discharge.dropna(), settings.final_wai_window_days, ["version"])
     patients["has_final_wai"] = ids.isin(final_wai.index).astype("int64")
-    patients["wai_version_group"] = wai_version_group(scored_wai, instruments, ids)
     return patients.reset_index()
 
 
-def clean_cohort(tables: Mapping[str, pd.DataFrame], instruments: Instruments, settings: AnalysisSettings) -> CleanCohort:
+def clean_cohort(
+    tables: Mapping[str, pd.DataFrame], instruments: Instruments, settings: AnalysisSettings
+) -> CleanCohort:
     """Validated exports -> the three clean tables of ``outputs.md``."""
     admission = tables["patients"].set_index("patient_id")["admission_date"]
     wai = tables[instruments.wai.file]

@@ -7,8 +7,8 @@ characters the clinic's export contains, and no value is coerced or dropped befo
 from __future__ import annotations
 
 import csv
-import io
 import datetime as dt
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +80,9 @@ def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
             path,
             pd.DataFrame(),
             problems=[
-                Problem(path.name, line, None, repr(snippet), "not UTF-8", "the file is not UTF-8 text; save it as UTF-8")
+                Problem(
+                    path.name, line, None, repr(snippet), "not UTF-8", "the file is not UTF-8 text; save it as UTF-8"
+                )
             ],
         )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -90,10 +92,15 @@ def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
         header = next(reader)
     except StopIteration:
         return RawExport(
-            name, path, pd.DataFrame(), problems=[Problem(path.name, 1, None, "", "empty file", "the file has no header row")]
+            name,
+            path,
+            pd.DataFrame(),
+            problems=[Problem(path.name, 1, None, "", "empty file", "the file has no header row")],
         )
     except csv.Error as error:
-        return RawExport(name, path, pd.DataFrame(), problems=[Problem(path.name, 1, None, "", "unreadable CSV", str(error))])
+        return RawExport(
+            name, path, pd.DataFrame(), problems=[Problem(path.name, 1, None, "", "unreadable CSV", str(error))]
+        )
     header = [h.strip() for h in header]
     width = len(header)
     rows: list[list[str]] = []
@@ -126,7 +133,11 @@ def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
             continue
         rows.append(record)
         lines.append(start)
-    table = pd.DataFrame(rows, columns=_unique_names(header), dtype=object) if rows else pd.DataFrame(columns=_unique_names(header), dtype=object)
+    table = (
+        pd.DataFrame(rows, columns=_unique_names(header), dtype=object)
+        if rows
+        else pd.DataFrame(columns=_unique_names(header), dtype=object)
+    )
     table = table.apply(lambda column: column.str.strip()) if len(table) else table
     table[LINE] = pd.Series(lines, dtype="int64")
     export = RawExport(name, path, table, tuple(header), problems, malformed)
@@ -173,9 +184,12 @@ def read_sav_export(path: Path, name: str) -> RawExport:
 
     try:
         frame, _meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
-    except Exception as error:  # pyreadstat raises its own exception types for corrupt files
+    except Exception as error:  # noqa: BLE001 -- pyreadstat raises its own types for corrupt files
         return RawExport(
-            name, path, pd.DataFrame(), problems=[Problem(path.name, None, None, "", "unreadable SPSS file", str(error))]
+            name,
+            path,
+            pd.DataFrame(),
+            problems=[Problem(path.name, None, None, "", "unreadable SPSS file", str(error))],
         )
     header = [str(c).strip() for c in frame.columns]
     frame.columns = _unique_names(header)

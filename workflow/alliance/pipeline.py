@@ -8,8 +8,8 @@ directly.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
@@ -88,9 +88,7 @@ def read_validated(validated_dir: str | Path) -> tuple[dict[str, pd.DataFrame], 
     return tables, status
 
 
-def clean_validated(
-    tables: Mapping[str, pd.DataFrame], instruments: Instruments, analysis: Mapping
-) -> CleanCohort:
+def clean_validated(tables: Mapping[str, pd.DataFrame], instruments: Instruments, analysis: Mapping) -> CleanCohort:
     return clean_cohort(tables, instruments, AnalysisSettings.from_mapping(analysis))
 
 

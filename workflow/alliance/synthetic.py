@@ -1,7 +1,7 @@
 """A synthetic cohort in the raw export format, calibrated to Folmo et al. (2020).
 
 The real register data cannot leave the clinic, so the workflow is built and tested against a simulated
-cohort that looks like the published sample: same file layout (``/work/shared/export-format.md``), same
+cohort that looks like the published sample: same file layout (``docs/export-format.md``), same
 counts, similar means. Published counts are realised as *quotas* (largest-remainder rounding of the
 published proportion times n), so at n = 155 they hold exactly for every seed; continuous targets use
 exact-moment normals or stratified samples, so their sample moments barely move with the seed.
@@ -16,9 +16,10 @@ the fixed orders below. The model is documented in ``docs/synthetic-cohort.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,17 @@ GOOD, POOR, UNCLASSIFIED = 0, 1, 2
 TERMINATIONS = ("planned", "dropout_early", "dropout_late", "advised", "referred", "ongoing")
 PLANNED, ONGOING = 0, 5
 PD_COLUMNS = (
-    "paranoid", "schizoid", "schizotypal", "antisocial", "borderline", "histrionic", "narcissistic",
-    "avoidant", "dependent", "obsessive_compulsive", "pd_nos",
+    "paranoid",
+    "schizoid",
+    "schizotypal",
+    "antisocial",
+    "borderline",
+    "histrionic",
+    "narcissistic",
+    "avoidant",
+    "dependent",
+    "obsessive_compulsive",
+    "pd_nos",
 )
 SYMPTOM_COLUMNS = ("mood", "anxiety", "ptsd", "ocd", "adhd", "eating", "substance", "other_symptom")
 VERSION_GROUP_KEYS = ("before_switch_only", "from_switch_only", "both")
@@ -62,7 +72,7 @@ def load_parameters(path: str | Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         parameters = yaml.safe_load(handle)
     if not isinstance(parameters, dict):
-        raise ValueError(f"{path}: expected a mapping of parameters")
+        raise TypeError(f"{path}: expected a mapping of parameters")
     return parameters
 
 
@@ -175,9 +185,7 @@ def _quota_by_group(
     return flags
 
 
-def _normal_by_group(
-    rng: np.random.Generator, group: Array, params: Sequence[tuple[float, float]]
-) -> Array:
+def _normal_by_group(rng: np.random.Generator, group: Array, params: Sequence[tuple[float, float]]) -> Array:
     """Exact-moment normal values per group: group means and SDs hold for any seed."""
     out = np.zeros(len(group))
     for g in range(len(GROUPS)):
@@ -382,9 +390,7 @@ def _simulate_wai_schedule(
     single_late = single & ~single_early
 
     # Discharge administration: quota, respecting what capacity and the single-assessment windows force.
-    must = discharged & (
-        (n_wai > cap_nonfinal) | (single_early & ~early_nonfinal) | (single_late & ~late_nonfinal)
-    )
+    must = discharged & ((n_wai > cap_nonfinal) | (single_early & ~early_nonfinal) | (single_late & ~late_nonfinal))
     cannot = ~discharged | (single_early & ~early_final) | (single_late & ~late_final)
     lacking = float(s["lacking_final_pct"]) / 100
     k_final = int(largest_remainder([1 - lacking, lacking], n)[0])
@@ -521,8 +527,12 @@ def _simulate_wai_latent(
     for j, name in enumerate(subscales):
         c = m[name]
         intercept = (
-            c["b0"] + c["b_poor"] * poor + c["b_mood"] * mood + c["b_paranoid"] * paranoid
-            + c["b_nwai"] * centred_n + u[:, j]
+            c["b0"]
+            + c["b_poor"] * poor
+            + c["b_mood"] * mood
+            + c["b_paranoid"] * paranoid
+            + c["b_nwai"] * centred_n
+            + u[:, j]
         )
         slope = c["b1"] + c["d_poor"] * poor + c["d_paranoid_poor"] * paranoid * poor + u[:, k + j]
         latent[:, j] = intercept[pat] + slope[pat] * t + e[:, j]
@@ -575,8 +585,11 @@ def _simulate_wai_items(
         unscored = rows[~scored]
         if len(unscored):
             cols = np.array(version.subscales[wai.subscales[0]]) - 1
-            restored = np.clip(np.rint(latent[unscored, 0][:, None] + noise[np.ix_(unscored, cols)]),
-                               version.scale_min, version.scale_max)
+            restored = np.clip(
+                np.rint(latent[unscored, 0][:, None] + noise[np.ix_(unscored, cols)]),
+                version.scale_min,
+                version.scale_max,
+            )
             items[np.ix_(unscored, cols)] = restored
     return items
 
@@ -752,7 +765,13 @@ def export_columns(instruments: Instruments) -> dict[str, tuple[str, ...]]:
     """Column order of every export file, exactly as the export contract lists them."""
     return {
         "patients": (
-            "patient_id", "age", "gender", "admission_date", "discharge_date", "termination", "work_study_months"
+            "patient_id",
+            "age",
+            "gender",
+            "admission_date",
+            "discharge_date",
+            "termination",
+            "work_study_months",
         ),
         "diagnoses": ("patient_id", *PD_COLUMNS, "borderline_traits", "pd_traits_total", *SYMPTOM_COLUMNS),
         instruments.wai.file: ("patient_id", "date", "version", *instruments.wai.item_columns),
@@ -792,8 +811,12 @@ def _simulate_wai(
     versions_cfg = instruments.wai.versions
     labels = (f"{versions_cfg[before].group_label}_only", f"{versions_cfg[after].group_label}_only", "both")
     return {
-        "pat": schedule["pat"], "date": date, "version": versions, "raw": raw,
-        "scores": _score_wai(items, versions, instruments), "group_labels": np.array(labels, dtype=object),
+        "pat": schedule["pat"],
+        "date": date,
+        "version": versions,
+        "raw": raw,
+        "scores": _score_wai(items, versions, instruments),
+        "group_labels": np.array(labels, dtype=object),
     }
 
 
@@ -852,7 +875,7 @@ def _simulate_gaf(
         np.where(split, np.clip(np.rint(values + split_noise[:, j]), spec.scale_min, spec.scale_max), np.nan)
         for j in range(2)
     ]
-    return {"pat": pat, "day": visits["day"], "gaf": values, "split": split_scores, "final": final}
+    return {"pat": pat, "day": visits["day"], "gaf": values, "split": np.stack(split_scores), "final": final}
 
 
 def _self_report_final(
@@ -878,8 +901,13 @@ def _self_report_final(
 
 
 def _simulate_wsas(
-    rng: np.random.Generator, group: Array, sr_final: Array, visits: Mapping[str, Array], span: Array,
-    instruments: Instruments, p: Mapping[str, Any],
+    rng: np.random.Generator,
+    group: Array,
+    sr_final: Array,
+    visits: Mapping[str, Array],
+    span: Array,
+    instruments: Instruments,
+    p: Mapping[str, Any],
 ) -> tuple[Array, Array]:
     """WSAS items per self-report visit, and which patients end below the threshold (mild impairment)."""
     w = p["outcomes"]["wsas"]
@@ -901,8 +929,14 @@ def _simulate_wsas(
 
 
 def _simulate_bsi(
-    rng: np.random.Generator, group: Array, sr_final: Array, wsas_below: Array, visits: Mapping[str, Array],
-    span: Array, instruments: Instruments, p: Mapping[str, Any],
+    rng: np.random.Generator,
+    group: Array,
+    sr_final: Array,
+    wsas_below: Array,
+    visits: Mapping[str, Array],
+    span: Array,
+    instruments: Instruments,
+    p: Mapping[str, Any],
 ) -> Array:
     """BSI-18 items per self-report visit; final means land on the quota's side of the 0.8 threshold."""
     b = p["outcomes"]["bsi"]
@@ -932,8 +966,13 @@ def _simulate_bsi(
 
 
 def _simulate_eq5d(
-    rng: np.random.Generator, group: Array, baseline: Mapping[str, Array], sr_final: Array,
-    visits: Mapping[str, Array], instruments: Instruments, p: Mapping[str, Any],
+    rng: np.random.Generator,
+    group: Array,
+    baseline: Mapping[str, Array],
+    sr_final: Array,
+    visits: Mapping[str, Array],
+    instruments: Instruments,
+    p: Mapping[str, Any],
 ) -> dict[str, Array]:
     """EQ-5D-3L at admission (all) and in the discharge package, VAS improving more in the good group."""
     eq = instruments.eq5d
@@ -1017,36 +1056,48 @@ def simulate_cohort(
     sv_ids, sv_dates = ids[sv["pat"]], admission[sv["pat"]] + sv["day"]
     completed = np.where(discharged, (treat["termination"] == PLANNED).astype(float), np.nan)
     exports: dict[str, pd.DataFrame] = {
-        "patients": _frame({
-            "patient_id": ids,
-            "age": base["age"],
-            "gender": np.where(base["female"], "female", "male").astype(object),
-            "admission_date": _dates(admission),
-            "discharge_date": discharge,
-            "termination": np.array(TERMINATIONS, dtype=object)[treat["termination"]],
-            "work_study_months": _nullable_int(base["work_study_months"]),
-        }),
-        "diagnoses": _frame({
-            "patient_id": ids,
-            **{c: base[c].astype(np.int64) for c in PD_COLUMNS},
-            "borderline_traits": base["borderline_traits"],
-            "pd_traits_total": base["pd_traits_total"],
-            **{c: base[c].astype(np.int64) for c in SYMPTOM_COLUMNS},
-        }),
+        "patients": _frame(
+            {
+                "patient_id": ids,
+                "age": base["age"],
+                "gender": np.where(base["female"], "female", "male").astype(object),
+                "admission_date": _dates(admission),
+                "discharge_date": discharge,
+                "termination": np.array(TERMINATIONS, dtype=object)[treat["termination"]],
+                "work_study_months": _nullable_int(base["work_study_months"]),
+            }
+        ),
+        "diagnoses": _frame(
+            {
+                "patient_id": ids,
+                **{c: base[c].astype(np.int64) for c in PD_COLUMNS},
+                "borderline_traits": base["borderline_traits"],
+                "pd_traits_total": base["pd_traits_total"],
+                **{c: base[c].astype(np.int64) for c in SYMPTOM_COLUMNS},
+            }
+        ),
         instruments.wai.file: _item_frame(
             ids[wai["pat"]], wai["date"], wai["raw"], instruments.wai.item_columns, {"version": wai["version"]}
         ),
         instruments.gaf.file: _item_frame(
-            ids[gaf["pat"]], admission[gaf["pat"]] + gaf["day"], np.column_stack([gaf["gaf"], *gaf["split"]]),
+            ids[gaf["pat"]],
+            admission[gaf["pat"]] + gaf["day"],
+            np.column_stack([gaf["gaf"], *gaf["split"]]),
             (instruments.gaf.score_column, *instruments.gaf.optional_columns),
         ),
         instruments.wsas.file: _item_frame(sv_ids, sv_dates, wsas_items, instruments.wsas.item_columns),
         instruments.bsi.file: _item_frame(sv_ids, sv_dates, bsi_items, instruments.bsi.item_columns),
-        instruments.sipp_sf.file: _frame({
-            "patient_id": ids, "date": _dates(admission), **{d: base[f"sipp_{d}"] for d in instruments.sipp_sf.domains}
-        }),
+        instruments.sipp_sf.file: _frame(
+            {
+                "patient_id": ids,
+                "date": _dates(admission),
+                **{d: base[f"sipp_{d}"] for d in instruments.sipp_sf.domains},
+            }
+        ),
         instruments.eq5d.file: _item_frame(
-            ids[eq["pat"]], admission[eq["pat"]] + eq["day"], np.column_stack([eq["levels"], eq["vas"]]),
+            ids[eq["pat"]],
+            admission[eq["pat"]] + eq["day"],
+            np.column_stack([eq["levels"], eq["vas"]]),
             (*instruments.eq5d.dimensions, instruments.eq5d.vas_column),
         ),
     }
@@ -1056,27 +1107,31 @@ def simulate_cohort(
     scores = wai["scores"]
     wsas_final, bsi_final = _final_self_report_scores(n, sv, wsas_items, bsi_items, instruments)
     truth = {
-        "patients": _frame({
-            "patient_id": ids,
-            "outcome_group": np.array(["good", "poor", ""], dtype=object)[group],
-            "final_gaf": _nullable_int(gaf["final"]),
-            "wai_version_group": wai["group_labels"][vgroup],
-            "n_wai": sched["n_wai"],
-            "completed_as_planned": _nullable_int(completed),
-            "paranoid_pd": base["paranoid"].astype(np.int64),
-            "mood_disorder": base["mood"].astype(np.int64),
-            "has_final_wai": sched["has_final"].astype(np.int64),
-            "treatment_months": np.where(discharged, treat["length_days"] / DAYS_PER_MONTH, np.nan),
-            "wsas_final_total": _nullable_int(wsas_final),
-            "bsi_final_mean": bsi_final,
-        }),
-        "wai": _frame({
-            "patient_id": ids[wai["pat"]],
-            "date": _dates(wai["date"]),
-            "version": wai["version"],
-            **{sub: scores[sub] for sub in instruments.wai.subscales},
-            "total": scores["total"],
-        }),
+        "patients": _frame(
+            {
+                "patient_id": ids,
+                "outcome_group": np.array(["good", "poor", ""], dtype=object)[group],
+                "final_gaf": _nullable_int(gaf["final"]),
+                "wai_version_group": wai["group_labels"][vgroup],
+                "n_wai": sched["n_wai"],
+                "completed_as_planned": _nullable_int(completed),
+                "paranoid_pd": base["paranoid"].astype(np.int64),
+                "mood_disorder": base["mood"].astype(np.int64),
+                "has_final_wai": sched["has_final"].astype(np.int64),
+                "treatment_months": np.where(discharged, treat["length_days"] / DAYS_PER_MONTH, np.nan),
+                "wsas_final_total": _nullable_int(wsas_final),
+                "bsi_final_mean": bsi_final,
+            }
+        ),
+        "wai": _frame(
+            {
+                "patient_id": ids[wai["pat"]],
+                "date": _dates(wai["date"]),
+                "version": wai["version"],
+                **{sub: scores[sub] for sub in instruments.wai.subscales},
+                "total": scores["total"],
+            }
+        ),
     }
     return SimulatedCohort(exports=exports, truth=truth)
 
@@ -1088,8 +1143,14 @@ def simulate_cohort(
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Deterministic bytes: UTF-8, ',' and '.', '\\n' line ends, ISO dates, empty cell = missing."""
     frame.to_csv(
-        path, index=False, sep=",", decimal=".", lineterminator="\n",
-        date_format="%Y-%m-%d", na_rep="", encoding="utf-8",
+        path,
+        index=False,
+        sep=",",
+        decimal=".",
+        lineterminator="\n",
+        date_format="%Y-%m-%d",
+        na_rep="",
+        encoding="utf-8",
     )
 
 

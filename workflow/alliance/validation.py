@@ -9,8 +9,9 @@ kept or set aside with its reasons, and :func:`row_accounting` proves it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -121,8 +122,14 @@ def _check_item_ranges_by_version(checked: _Checked, instruments: Instruments) -
         rows = checked.parsed["version"].eq(version_name).fillna(False).to_numpy()
         for column in checked.spec.item_columns_by_version:
             values = checked.parsed[column]
-            bad = rows & values.notna().to_numpy() & ((values < version.scale_min) | (values > version.scale_max)).fillna(False).to_numpy()
-            checked.flag(bad, column, "out of range", f"expected {version.scale_min}-{version.scale_max} for {version_name}")
+            bad = (
+                rows
+                & values.notna().to_numpy()
+                & ((values < version.scale_min) | (values > version.scale_max)).fillna(False).to_numpy()
+            )
+            checked.flag(
+                bad, column, "out of range", f"expected {version.scale_min}-{version.scale_max} for {version_name}"
+            )
             checked.parsed.loc[bad, column] = pd.NA
 
 
@@ -135,7 +142,7 @@ def _check_duplicate_keys(checked: _Checked) -> None:
     lines = checked.raw.table[LINE]
     groups = checked.parsed[duplicated].groupby(key if len(key) > 1 else key[0], sort=False, dropna=False).groups
     detail = pd.Series("", index=checked.parsed.index, dtype=object)
-    for _, index in groups.items():
+    for index in groups.values():
         group_lines = lines.loc[index].tolist()
         for i in index:
             others = ", ".join(str(x) for x in group_lines if x != lines.loc[i])
@@ -258,16 +265,24 @@ def validate_exports(
                 set_aside_patients[pid] = int(pc.raw.table[LINE].iloc[position])
     for name, file_check in checked.items():
         raw = file_check.raw
-        reasons = {pos: "; ".join(f"{p.rule}: column '{p.column}' value '{p.value}' ({p.detail})" if p.column else f"{p.rule}: {p.detail}" for p in probs) for pos, probs in file_check.row_problems.items()}
+        reasons = {
+            pos: "; ".join(
+                f"{p.rule}: column '{p.column}' value '{p.value}' ({p.detail})" if p.column else f"{p.rule}: {p.detail}"
+                for p in probs
+            )
+            for pos, probs in file_check.row_problems.items()
+        }
         for probs in file_check.row_problems.values():
             problems.extend(probs)
         if name != "patients" and set_aside_patients:
             # A record of a patient whose own row was set aside cannot be used: say why, keep a trace.
             orphaned = raw.table["patient_id"].isin(set_aside_patients.keys())
-            for position in np.flatnonzero(orphaned.to_numpy()):
+            for position in map(int, np.flatnonzero(orphaned.to_numpy())):
                 if position not in reasons:
                     pid = raw.table["patient_id"].iloc[position]
-                    reasons[int(position)] = f"patient set aside: patient_id '{pid}' is quarantined in patients (line {set_aside_patients[pid]})"
+                    reasons[position] = (
+                        f"patient set aside: patient_id '{pid}' is quarantined in patients (line {set_aside_patients[pid]})"
+                    )
         bad_positions = np.array(sorted(reasons), dtype=int)
         keep = np.ones(len(raw.table), dtype=bool)
         keep[bad_positions] = False
@@ -282,7 +297,9 @@ def validate_exports(
             malformed[REASON] = [f"wrong number of fields: expected {len(raw.header)}" for _ in raw.malformed]
             aside = pd.concat([aside, malformed], ignore_index=True).sort_values(LINE, kind="stable")
         quarantined[name] = aside.reset_index(drop=True)
-    problems += [p for raw in raws.values() if raw is not None for p in raw.problems if p.rule == "wrong number of fields"]
+    problems += [
+        p for raw in raws.values() if raw is not None for p in raw.problems if p.rule == "wrong number of fields"
+    ]
     problems = sorted(set(problems), key=_problem_order)
     fatal = sorted(set(fatal), key=_problem_order)
     accounting = row_accounting({n: c.raw for n, c in checked.items()}, tables, quarantined)
@@ -309,7 +326,13 @@ def format_report(cohort_name: str, validated: ValidatedCohort, on_invalid: OnIn
     if validated.fatal:
         lines += ["", "These problems concern whole files or columns and cannot be quarantined; fix the exports."]
     elif validated.problems and on_invalid == "quarantine":
-        lines += ["", "The rows above were set aside in quarantine/ with their reasons; the analysis goes on without them."]
+        lines += [
+            "",
+            "The rows above were set aside in quarantine/ with their reasons; the analysis goes on without them.",
+        ]
     elif validated.problems:
-        lines += ["", "The build stops. Fix the exports, or set 'on_invalid: quarantine' for this cohort to set these rows aside."]
+        lines += [
+            "",
+            "The build stops. Fix the exports, or set 'on_invalid: quarantine' for this cohort to set these rows aside.",
+        ]
     return "\n".join(lines) + "\n"

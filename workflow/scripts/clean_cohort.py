@@ -3,6 +3,8 @@
 When validation found problems and the cohort stops on invalid input, this step lists every problem
 on stderr and fails, so that no analysis runs on data that break the contract.
 """
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
 
 import sys
 
@@ -10,8 +12,6 @@ from alliance.instruments import load_instruments
 from alliance.logs import step_logger
 from alliance.pipeline import clean_validated, read_validated, write_clean
 from alliance.problems import InvalidExportsError
-
-snakemake = snakemake  # noqa: F821 -- injected by Snakemake's script directive
 
 log = step_logger("clean_cohort", snakemake.log[0])
 try:

@@ -1,12 +1,12 @@
 """Snakemake adapter: generate a synthetic cohort's raw exports (rule simulate_cohort)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
 
 from pathlib import Path
 
 from alliance.instruments import load_instruments
 from alliance.logs import step_logger
 from alliance.synthetic import load_parameters, simulate_cohort, write_exports, write_truth
-
-snakemake = snakemake  # noqa: F821 -- injected by Snakemake's script directive
 
 settings = snakemake.params.simulate
 log = step_logger("simulate_cohort", snakemake.log[0])

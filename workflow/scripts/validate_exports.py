@@ -1,10 +1,10 @@
 """Snakemake adapter: read and validate a cohort's exports (rule validate_exports)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
 
 from alliance.instruments import load_instruments
 from alliance.logs import step_logger
 from alliance.pipeline import validate_directory, write_validation
-
-snakemake = snakemake  # noqa: F821 -- injected by Snakemake's script directive
 
 options = snakemake.params.cohort
 log = step_logger("validate_exports", snakemake.log[0])
