@@ -220,12 +220,16 @@ def build_patients(
         )["value"]
     patients["outcome_group"] = _group_by_cutoff(patients["final_gaf"], settings.gaf_cutoff, good_when_below=False)
     patients["poor_outcome"] = patients["outcome_group"].map({"good": 0, "poor": 1}).astype("Int64")
+    patients["good_outcome"] = 1 - patients["poor_outcome"]
     patients["wsas_outcome"] = _group_by_cutoff(
         patients["final_wsas"], instruments.wsas.outcome_threshold, good_when_below=True
     )
     patients["bsi_outcome"] = _group_by_cutoff(
         patients["final_bsi"], instruments.bsi.outcome_threshold, good_when_below=True
     )
+    # 0/1 codings for models: a predictor names the level coded 1 (outputs.md).
+    for measure in ("wsas", "bsi"):
+        patients[f"{measure}_poor_outcome"] = patients[f"{measure}_outcome"].map({"good": 0, "poor": 1}).astype("Int64")
 
     patients["wai_version_group"] = wai_version_group(scored_wai, instruments, ids)
     # An administration counts when at least one subscale could be scored.

@@ -97,3 +97,18 @@ def write_clean(clean: CleanCohort, status: dict, paths: Mapping[str, str | Path
     write_csv(clean.wai_long, paths["wai_long"])
     write_csv(clean.outcomes_long, paths["outcomes_long"])
     write_csv(pd.DataFrame(status["accounting"]), paths["row_accounting"])
+
+
+def read_clean(paths: Mapping[str, str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """patients, wai_long and outcomes_long as written by write_clean (empty cells are missing)."""
+    patients = pd.read_csv(paths["patients"], dtype={"patient_id": str}, keep_default_na=False, na_values=[""])
+    for column in ("outcome_group", "wsas_outcome", "bsi_outcome"):
+        patients[column] = patients[column].fillna("")
+    wai_long = pd.read_csv(paths["wai_long"], dtype={"patient_id": str})
+    outcomes_long = pd.read_csv(paths["outcomes_long"], dtype={"patient_id": str})
+    return patients, wai_long, outcomes_long
+
+
+def write_json(record: object, path: str | Path) -> None:
+    """JSON with sorted keys and a final newline: the same record always gives the same bytes."""
+    Path(path).write_text(json.dumps(record, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")

@@ -1,6 +1,7 @@
 # Config validation and the helpers the rules share.
 from pathlib import Path
 
+from alliance.models import CatalogueError, load_catalogue
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -35,9 +36,16 @@ def _check_cohorts():
 
 _check_cohorts()
 
+try:
+    CATALOGUE = load_catalogue(config["models"])
+except CatalogueError as error:
+    raise WorkflowError(f"model catalogue {config['models']}: {error}")
+MODEL_IDS = [model.id for model in CATALOGUE.models]
+
 
 wildcard_constraints:
     cohort="|".join(COHORTS),
+    model_id="|".join(MODEL_IDS),
 
 
 def is_simulated(cohort):
@@ -75,8 +83,22 @@ def cohort_options(wildcards):
 
 
 def cohort_outputs(wildcards):
-    return [
+    clean = [
         f"results/{cohort}/clean/{name}.csv"
         for cohort in COHORTS
         for name in ("patients", "wai_long", "outcomes_long", "row_accounting")
     ]
+    models = [
+        f"results/{cohort}/models/{name}.csv"
+        for cohort in COHORTS
+        for name in MODEL_OUTPUTS
+    ]
+    return clean + models
+
+
+MODEL_OUTPUTS = (
+    "fits",
+    "estimates",
+    "variance_components",
+    "likelihood_ratio_tests",
+)

@@ -1,0 +1,178 @@
+"""Running the catalogue: one model per job, then the machine-readable model outputs of outputs.md.
+
+A model's record holds its fit, the fit of its reference model on the *same cases* (explained variance
+and the likelihood-ratio test compare like with like), and, for an unconditional growth model, the
+test against the unconditional means model. Records are plain JSON, so each model can be its own
+Snakemake job (and cluster job) and the collection step only reads them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance.models import (
+    Catalogue,
+    FitFailed,
+    FitResult,
+    GrowthData,
+    ModelSpec,
+    describe_condition,
+    fit_growth,
+    model_data,
+)
+
+FITS_COLUMNS = [
+    "model_id", "outcome", "predictor", "moderator", "subset", "controls", "method", "n_patients", "n_obs",
+    "loglik", "aic", "bic", "var_intercept", "var_slope", "cov_intercept_slope", "var_residual",
+    "reference_model_id", "explained_intercept_pct", "explained_slope_pct", "converged", "warnings",
+    "engine", "optimizer",
+]  # fmt: skip
+ESTIMATES_COLUMNS = ["model_id", "term", "estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"]
+VARIANCE_COLUMNS = ["model_id", "component", "estimate", "std_error", "statistic", "p_value"]
+LRT_COLUMNS = ["model_id", "versus_model_id", "n_patients", "chi2", "df", "p_value"]
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _fit_record(result: FitResult) -> dict[str, Any]:
+    variance = {row.component: row for row in result.variance.itertuples(index=False)}
+
+    def component(name: str) -> float | None:
+        return _finite(variance[name].estimate) if name in variance else None
+
+    return {
+        "method": result.method,
+        "engine": result.engine,
+        "optimizer": result.optimizer,
+        "converged": result.converged,
+        "warnings": list(result.warnings),
+        "loglik": result.loglik,
+        "aic": result.aic,
+        "bic": result.bic,
+        "n_patients": result.n_patients,
+        "n_obs": result.n_obs,
+        "n_parameters": len(result.fixed) + len(result.variance),
+        "var_intercept": component("intercept"),
+        "var_slope": component("slope"),
+        "cov_intercept_slope": component("covariance"),
+        "var_residual": component("residual"),
+        "fixed": [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in result.fixed.to_dict("records")],
+        "variance": [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in result.variance.to_dict("records")],
+    }
+
+
+def _fit_or_failure(data: GrowthData, method: str, engine: str, optimizers: Sequence[str]) -> dict[str, Any]:
+    if data.n_patients < 3 or data.n_obs <= len(data.terms) + 4:
+        return {"failed": f"too few cases to fit ({data.n_patients} patients, {data.n_obs} observations)", "n_patients": data.n_patients, "n_obs": data.n_obs}
+    try:
+        return _fit_record(fit_growth(data, method, engine, optimizers))
+    except (FitFailed, np.linalg.LinAlgError) as error:
+        return {"failed": str(error), "n_patients": data.n_patients, "n_obs": data.n_obs}
+
+
+def _lrt(full: Mapping[str, Any], restricted: Mapping[str, Any]) -> dict[str, Any] | None:
+    if "failed" in full or "failed" in restricted:
+        return None
+    chi2 = 2.0 * (full["loglik"] - restricted["loglik"])
+    df = full["n_parameters"] - restricted["n_parameters"]
+    return {"chi2": chi2, "df": df, "p_value": float(stats.chi2.sf(max(chi2, 0.0), df)) if df > 0 else None}
+
+
+def run_model(
+    spec: ModelSpec, catalogue: Catalogue, patients: pd.DataFrame, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame
+) -> dict[str, Any]:
+    """Fit one catalogue model (and what it is compared with, on its own cases) into a JSON record."""
+    settings = catalogue.settings
+    data = model_data(spec, patients, wai_long, outcomes_long)
+    record: dict[str, Any] = {
+        "model_id": spec.id,
+        "outcome": spec.outcome,
+        "kind": spec.kind,
+        "predictor": spec.predictor_term,
+        "moderator": describe_condition(spec.moderator),
+        "subset": describe_condition(spec.subset),
+        "controls": ",".join(spec.controls),
+        "reference_model_id": spec.reference,
+        "fit": _fit_or_failure(data, settings.method, settings.engine, settings.optimizers),
+    }
+    if spec.reference is not None:
+        reference_spec = catalogue.model(spec.reference)
+        reference_data = model_data(reference_spec, patients, wai_long, outcomes_long).restricted_to(data.patients)
+        reference = _fit_or_failure(reference_data, settings.method, settings.engine, settings.optimizers)
+        record["reference_fit"] = reference
+        record["lrt_reference"] = _lrt(record["fit"], reference)
+    elif spec.kind == "growth" and spec.predictor is None and not spec.controls:
+        means_spec = replace(spec, id=f"{spec.id}__means", kind="means")
+        means_data = model_data(means_spec, patients, wai_long, outcomes_long).restricted_to(data.patients)
+        means = _fit_or_failure(means_data, settings.method, settings.engine, settings.optimizers)
+        record["means_fit"] = {k: means.get(k) for k in ("loglik", "aic", "n_parameters", "failed") if k in means}
+        record["lrt_means"] = _lrt(record["fit"], means)
+    return record
+
+
+def _explained(reference: Mapping[str, Any] | None, fit: Mapping[str, Any], key: str) -> float | None:
+    """Percentage of the reference model's variance that the predictor accounts for."""
+    if reference is None or "failed" in reference or "failed" in fit:
+        return None
+    before, after = reference.get(key), fit.get(key)
+    if before is None or after is None or before <= 0:
+        return None
+    return 100.0 * (before - after) / before
+
+
+def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Model records -> fits, estimates, variance_components and likelihood_ratio_tests tables."""
+    fits, estimates, variances, lrts = [], [], [], []
+    for record in records:
+        fit = record["fit"]
+        failed = "failed" in fit
+        reference = record.get("reference_fit")
+        fits.append(
+            {
+                "model_id": record["model_id"],
+                "outcome": record["outcome"],
+                "predictor": record["predictor"] or "",
+                "moderator": record["moderator"],
+                "subset": record["subset"],
+                "controls": record["controls"],
+                "method": fit.get("method", ""),
+                "n_patients": fit["n_patients"],
+                "n_obs": fit["n_obs"],
+                "loglik": fit.get("loglik"),
+                "aic": fit.get("aic"),
+                "bic": fit.get("bic"),
+                "var_intercept": fit.get("var_intercept"),
+                "var_slope": fit.get("var_slope"),
+                "cov_intercept_slope": fit.get("cov_intercept_slope"),
+                "var_residual": fit.get("var_residual"),
+                "reference_model_id": record["reference_model_id"] or "",
+                "explained_intercept_pct": _explained(reference, fit, "var_intercept"),
+                "explained_slope_pct": _explained(reference, fit, "var_slope"),
+                "converged": (not failed) and bool(fit["converged"]),
+                "warnings": "; ".join([f"fit failed: {fit['failed']}"] if failed else fit["warnings"]),
+                "engine": fit.get("engine", ""),
+                "optimizer": fit.get("optimizer", ""),
+            }
+        )
+        if failed:
+            continue
+        estimates += [{"model_id": record["model_id"], **row} for row in fit["fixed"]]
+        variances += [{"model_id": record["model_id"], **row} for row in fit["variance"]]
+        for key, versus in (("lrt_reference", record["reference_model_id"]), ("lrt_means", f"{record['model_id']} (unconditional means)")):
+            test = record.get(key)
+            if test:
+                lrts.append({"model_id": record["model_id"], "versus_model_id": versus, "n_patients": fit["n_patients"], **test})
+    return {
+        "fits": pd.DataFrame(fits, columns=FITS_COLUMNS),
+        "estimates": pd.DataFrame(estimates, columns=ESTIMATES_COLUMNS),
+        "variance_components": pd.DataFrame(variances, columns=VARIANCE_COLUMNS),
+        "likelihood_ratio_tests": pd.DataFrame(lrts, columns=LRT_COLUMNS),
+    }

@@ -1,0 +1,19 @@
+"""Snakemake adapter: model records -> models/*.csv (rule collect_models)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+import json
+
+from alliance.logs import step_logger
+from alliance.model_runs import collect
+from alliance.pipeline import write_csv
+
+log = step_logger("collect_models", snakemake.log[0])
+records = [json.loads(open(path, encoding="utf-8").read()) for path in snakemake.input]
+tables = collect(records)
+for name, table in tables.items():
+    write_csv(table, snakemake.output[name])
+failed = tables["fits"][~tables["fits"]["converged"]]
+for row in failed.itertuples(index=False):
+    log.warning(f"model {row.model_id} did not converge: {row.warnings}")
+log.info(f"{len(records)} models, {len(failed)} not converged")
