@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from alliance.model_runs import collect, run_model
 from alliance.models import (
     CatalogueError,

@@ -9,8 +9,9 @@ Snakemake job (and cluster job) and the collection step only reads them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,14 +65,24 @@ def _fit_record(result: FitResult) -> dict[str, Any]:
         "var_slope": component("slope"),
         "cov_intercept_slope": component("covariance"),
         "var_residual": component("residual"),
-        "fixed": [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in result.fixed.to_dict("records")],
-        "variance": [{k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()} for row in result.variance.to_dict("records")],
+        "fixed": [
+            {k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in result.fixed.to_dict("records")
+        ],
+        "variance": [
+            {k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in result.variance.to_dict("records")
+        ],
     }
 
 
 def _fit_or_failure(data: GrowthData, method: str, engine: str, optimizers: Sequence[str]) -> dict[str, Any]:
     if data.n_patients < 3 or data.n_obs <= len(data.terms) + 4:
-        return {"failed": f"too few cases to fit ({data.n_patients} patients, {data.n_obs} observations)", "n_patients": data.n_patients, "n_obs": data.n_obs}
+        return {
+            "failed": f"too few cases to fit ({data.n_patients} patients, {data.n_obs} observations)",
+            "n_patients": data.n_patients,
+            "n_obs": data.n_obs,
+        }
     try:
         return _fit_record(fit_growth(data, method, engine, optimizers))
     except (FitFailed, np.linalg.LinAlgError) as error:
@@ -166,10 +177,15 @@ def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
             continue
         estimates += [{"model_id": record["model_id"], **row} for row in fit["fixed"]]
         variances += [{"model_id": record["model_id"], **row} for row in fit["variance"]]
-        for key, versus in (("lrt_reference", record["reference_model_id"]), ("lrt_means", f"{record['model_id']} (unconditional means)")):
+        for key, versus in (
+            ("lrt_reference", record["reference_model_id"]),
+            ("lrt_means", f"{record['model_id']} (unconditional means)"),
+        ):
             test = record.get(key)
             if test:
-                lrts.append({"model_id": record["model_id"], "versus_model_id": versus, "n_patients": fit["n_patients"], **test})
+                lrts.append(
+                    {"model_id": record["model_id"], "versus_model_id": versus, "n_patients": fit["n_patients"], **test}
+                )
     return {
         "fits": pd.DataFrame(fits, columns=FITS_COLUMNS),
         "estimates": pd.DataFrame(estimates, columns=ESTIMATES_COLUMNS),

@@ -17,9 +17,10 @@ written in per-patient sufficient statistics (linear in patients):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -171,9 +172,11 @@ class GrowthData:
         covariates: Mapping[str, Sequence[float]] | None = None,
         random_slope: bool = True,
         with_time: bool = True,
-    ) -> "GrowthData":
+    ) -> GrowthData:
         """Intercept (+ time) (+ each covariate and its interaction with time), as in the paper."""
-        frame = pd.DataFrame({"patient_id": np.asarray(patient_id), "y": np.asarray(y, float), "time": np.asarray(time, float)})
+        frame = pd.DataFrame(
+            {"patient_id": np.asarray(patient_id), "y": np.asarray(y, float), "time": np.asarray(time, float)}
+        )
         frame["Intercept"] = 1.0
         terms = ["Intercept"]
         if with_time:
@@ -185,7 +188,7 @@ class GrowthData:
         frame = frame.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
         return cls(frame[["patient_id", "y", *dict.fromkeys(["time", *terms])]], tuple(terms), random_slope)
 
-    def restricted_to(self, patients: frozenset[str]) -> "GrowthData":
+    def restricted_to(self, patients: frozenset[str]) -> GrowthData:
         frame = self.frame[self.frame["patient_id"].isin(patients)].reset_index(drop=True)
         return GrowthData(frame, self.terms, self.random_slope)
 
@@ -266,7 +269,11 @@ def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
     m = int(codes.max()) + 1 if len(codes) else 0
     X = frame[list(data.terms)].to_numpy(float)
     y = frame["y"].to_numpy(float)
-    Z = np.column_stack([np.ones(len(frame)), frame["time"].to_numpy(float)]) if data.random_slope else np.ones((len(frame), 1))
+    Z = (
+        np.column_stack([np.ones(len(frame)), frame["time"].to_numpy(float)])
+        if data.random_slope
+        else np.ones((len(frame), 1))
+    )
     q, p = Z.shape[1], X.shape[1]
 
     def per_patient(values: np.ndarray) -> np.ndarray:
@@ -335,10 +342,18 @@ def _marginal(ss: SufficientStatistics, theta: np.ndarray) -> _Marginal:
     return _Marginal(XtViX, XtViy, ytViy, logdetV, ZtViX, ZtViy, XtVi2X)
 
 
-def profiled_loglik(ss: SufficientStatistics, theta: np.ndarray, reml: bool) -> float:
-    """Log-likelihood (ML) or restricted log-likelihood (REML) at theta, with beta at its GLS value."""
+def profiled_loglik(ss: SufficientStatistics, theta: np.ndarray, reml: bool, within_space: bool = True) -> float:
+    """Log-likelihood (ML) or restricted log-likelihood (REML) at theta, with beta at its GLS value.
+
+    ``within_space=False`` also evaluates the (analytic) likelihood where G is slightly indefinite but
+    every V_i is still positive definite, so that numerical derivatives at a fit near the boundary
+    can step across it.
+    """
     G, s2 = covariance_matrix(theta, ss.q)
-    if s2 <= 0 or np.linalg.eigvalsh(G).min() < -1e-12:
+    if s2 <= 0 or (within_space and np.linalg.eigvalsh(G).min() < -1e-12):
+        return -np.inf
+    signs, _ = np.linalg.slogdet(np.eye(ss.q)[None] + G[None] @ ss.ZtZ / s2)
+    if np.any(signs <= 0):
         return -np.inf
     mg = _marginal(ss, theta)
     beta = np.linalg.solve(mg.XtViX, mg.XtViy)
@@ -363,7 +378,11 @@ def beta_covariance_gradient(ss: SufficientStatistics, theta: np.ndarray) -> np.
     q = ss.q
     derivatives = []
     if q == 2:
-        units = [np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0.0, 0.0], [0.0, 1.0]])]
+        units = [
+            np.array([[1.0, 0.0], [0.0, 0.0]]),
+            np.array([[0.0, 1.0], [1.0, 0.0]]),
+            np.array([[0.0, 0.0], [0.0, 1.0]]),
+        ]
     else:
         units = [np.array([[1.0]])]
     for unit in units:
@@ -430,7 +449,7 @@ class GrowthEngine(Protocol):
 
     name: str
 
-    def estimate(self, data: GrowthData, reml: bool, optimizers: Sequence[str]) -> "Estimate": ...
+    def estimate(self, data: GrowthData, reml: bool, optimizers: Sequence[str]) -> Estimate: ...
 
 
 @dataclass(frozen=True)
@@ -454,7 +473,7 @@ class StatsmodelsEngine:
         exog_re = frame[["Intercept", "time"]] if data.random_slope else frame[["Intercept"]]
         model = MixedLM(frame["y"], exog, groups=frame["patient_id"], exog_re=exog_re)
         messages: list[str] = []
-        best: Estimate | None = None
+        candidates: list[tuple[float, Estimate]] = []
         for optimizer in optimizers:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -466,15 +485,31 @@ class StatsmodelsEngine:
             found = [f"{optimizer}: {w.message}" for w in caught]
             cov_re = np.asarray(result.cov_re) * 1.0
             s2 = float(result.scale)
-            theta = np.array([cov_re[0, 0], cov_re[0, 1], cov_re[1, 1], s2]) if data.random_slope else np.array([cov_re[0, 0], s2])
-            converged = bool(result.converged) and not any("converge" in str(w.message).lower() for w in caught)
-            best = Estimate(theta, optimizer, converged, tuple(messages + found))
-            if converged:
-                return best
+            theta = (
+                np.array([cov_re[0, 0], cov_re[0, 1], cov_re[1, 1], s2])
+                if data.random_slope
+                else np.array([cov_re[0, 0], s2])
+            )
+            llf = float(result.llf)
+            # statsmodels can report convergence with an infinite likelihood at a degenerate point.
+            converged = (
+                bool(result.converged)
+                and np.isfinite(llf)
+                and not any("converge" in str(w.message).lower() for w in caught)
+            )
+            if not np.isfinite(llf):
+                found.append(f"{optimizer}: non-finite log-likelihood; estimates rejected")
             messages += found
-        if best is None:
+            if np.isfinite(llf):
+                candidates.append((llf if converged else -np.inf, Estimate(theta, optimizer, converged, ())))
+            singular = np.linalg.eigvalsh(covariance_matrix(theta, 2 if data.random_slope else 1)[0]).min() <= 1e-10
+            # A singular (boundary) solution may be a false stop: let the other optimizers have a go.
+            if converged and not singular:
+                break
+        if not candidates:
             raise FitFailed("; ".join(messages) or "no optimizer could fit the model")
-        return Estimate(best.theta, best.optimizer, False, tuple(messages))
+        best = max(candidates, key=lambda c: c[0])[1]
+        return Estimate(best.theta, best.optimizer, best.converged, tuple(messages))
 
 
 ENGINES: dict[str, GrowthEngine] = {"statsmodels": StatsmodelsEngine()}
@@ -494,11 +529,11 @@ def _polish(ss: SufficientStatistics, theta: np.ndarray, reml: bool) -> np.ndarr
     current = theta.copy()
     value = profiled_loglik(ss, current, reml)
     for _ in range(20):
-        objective = lambda t: profiled_loglik(ss, t, reml)  # noqa: E731
-        H = numerical_hessian(objective, current, 1e-3)
+        objective = lambda t: profiled_loglik(ss, t, reml)
+        H = numerical_hessian(objective, current, 1e-2)
         g = np.zeros_like(current)
         for i in range(len(current)):
-            h = 1e-6 * max(abs(current[i]), 1e-3)
+            h = 1e-5 * max(abs(current[i]), 1e-3)
             e = np.zeros_like(current)
             e[i] = h
             g[i] = (objective(current + e) - objective(current - e)) / (2 * h)
@@ -538,9 +573,11 @@ def fit_growth(
         notes.append("the random-effects covariance is on the boundary (singular)")
 
     # Asymptotic covariance of the variance parameters: 2 H^-1 of the deviance (-2 loglik), beta profiled.
-    deviance = lambda t: -2.0 * profiled_loglik(ss, t, reml)  # noqa: E731
+    deviance = lambda t: -2.0 * profiled_loglik(ss, t, reml, within_space=False)
     try:
-        H = numerical_hessian(deviance, theta)
+        # A relative step of 1e-2 with Richardson extrapolation: smaller steps drown in rounding error
+        # (the deviance is ~1e3 while slope variances are ~1e-4).
+        H = numerical_hessian(deviance, theta, 1e-2)
         theta_cov = 2.0 * np.linalg.inv(H)
         if np.any(np.diag(theta_cov) <= 0):
             raise np.linalg.LinAlgError("the information matrix is not positive definite")

@@ -93,7 +93,14 @@ def cohort_outputs(wildcards):
         for cohort in COHORTS
         for name in MODEL_OUTPUTS
     ]
-    return clean + models
+    tables = [
+        f"results/{cohort}/tables/{table}{layout}.{ext}"
+        for cohort in COHORTS
+        for table in ("table_3", "table_4")
+        for layout in ("", "_full")
+        for ext in ("csv", "md", "html", "tex")
+    ]
+    return clean + models + tables
 
 
 MODEL_OUTPUTS = (

@@ -3,13 +3,14 @@
 # ruff: noqa: F821
 
 import json
+from pathlib import Path
 
 from alliance.logs import step_logger
 from alliance.model_runs import collect
 from alliance.pipeline import write_csv
 
 log = step_logger("collect_models", snakemake.log[0])
-records = [json.loads(open(path, encoding="utf-8").read()) for path in snakemake.input]
+records = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input]
 tables = collect(records)
 for name, table in tables.items():
     write_csv(table, snakemake.output[name])

@@ -15,5 +15,7 @@ fit = record["fit"]
 if "failed" in fit:
     log.warning(f"fit failed: {fit['failed']}")
 else:
-    log.info(f"{fit['n_patients']} patients, {fit['n_obs']} observations; {fit['optimizer']}, converged={fit['converged']}")
+    log.info(
+        f"{fit['n_patients']} patients, {fit['n_obs']} observations; {fit['optimizer']}, converged={fit['converged']}"
+    )
 write_json(record, snakemake.output[0])

@@ -1,0 +1,19 @@
+"""Snakemake adapter: Tables III and IV from models/*.csv (rule model_tables)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+from pathlib import Path
+
+from alliance.logs import step_logger
+from alliance.models import load_catalogue
+from alliance.tables import write_model_tables
+
+log = step_logger("model_tables", snakemake.log[0])
+catalogue = load_catalogue(snakemake.input.catalogue)
+written = write_model_tables(
+    Path(snakemake.input.fits).parent,
+    list(catalogue.models),
+    Path(snakemake.output[0]).parent,
+    alpha=catalogue.settings.alpha,
+)
+log.info(f"wrote {len(written)} files")
