@@ -41,9 +41,8 @@ def tasks_model_data(n_patients: int, seed: int):
 
 
 def time_ours(data, reps: int) -> tuple[float, float, float]:
-    from statsmodels.regression.mixed_linear_model import MixedLM
-
     from alliance.models import fit_growth
+    from statsmodels.regression.mixed_linear_model import MixedLM
 
     frame = data.frame
     estimation, whole = [], []
@@ -51,9 +50,9 @@ def time_ours(data, reps: int) -> tuple[float, float, float]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
-            MixedLM(frame["y"], frame[list(data.terms)], groups=frame["patient_id"], exog_re=frame[["Intercept", "time"]]).fit(
-                reml=False, method=["lbfgs"]
-            )
+            MixedLM(
+                frame["y"], frame[list(data.terms)], groups=frame["patient_id"], exog_re=frame[["Intercept", "time"]]
+            ).fit(reml=False, method=["lbfgs"])
             estimation.append(time.perf_counter() - start)
             start = time.perf_counter()
             result = fit_growth(data, "ML")
