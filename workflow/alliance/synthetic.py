@@ -27,27 +27,15 @@ import yaml
 from numpy.typing import NDArray
 from scipy import stats
 
+from alliance.contract import PERSONALITY_DISORDERS, SYMPTOM_DISORDERS, TERMINATIONS
+from alliance.derive import DAYS_PER_MONTH
 from alliance.instruments import Instruments
 
-DAYS_PER_MONTH = 30.4375
 GROUPS = ("good", "poor", "unclassified")
 GOOD, POOR, UNCLASSIFIED = 0, 1, 2
-TERMINATIONS = ("planned", "dropout_early", "dropout_late", "advised", "referred", "ongoing")
 PLANNED, ONGOING = 0, 5
-PD_COLUMNS = (
-    "paranoid",
-    "schizoid",
-    "schizotypal",
-    "antisocial",
-    "borderline",
-    "histrionic",
-    "narcissistic",
-    "avoidant",
-    "dependent",
-    "obsessive_compulsive",
-    "pd_nos",
-)
-SYMPTOM_COLUMNS = ("mood", "anxiety", "ptsd", "ocd", "adhd", "eating", "substance", "other_symptom")
+PD_COLUMNS = PERSONALITY_DISORDERS
+SYMPTOM_COLUMNS = SYMPTOM_DISORDERS
 VERSION_GROUP_KEYS = ("before_switch_only", "from_switch_only", "both")
 FIRST_YEAR_DAYS = 365
 LATE_SINGLE_MIN_DAYS = 380  # a "late" single assessment sits clearly after the first year
