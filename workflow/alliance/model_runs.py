@@ -65,6 +65,11 @@ def _fit_record(result: FitResult) -> dict[str, Any]:
         "var_slope": component("slope"),
         "cov_intercept_slope": component("covariance"),
         "var_residual": component("residual"),
+        # The covariance of the fixed effects, for confidence bands of model-implied trajectories.
+        "fixed_covariance": {
+            "terms": list(result.fixed["term"]),
+            "matrix": [[float(v) for v in row] for row in result.beta_cov],
+        },
         "fixed": [
             {k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()}
             for row in result.fixed.to_dict("records")
