@@ -82,6 +82,13 @@ def cohort_options(wildcards):
     }
 
 
+def min_cell(wildcards):
+    """Small-cell threshold: the cohort's own, else 5 for real exports and 0 for synthetic cohorts."""
+    cohort = COHORTS[wildcards.cohort]
+    default = 0 if is_simulated(wildcards.cohort) else 5
+    return int(cohort.get("disclosure", {}).get("min_cell", default))
+
+
 def cohort_outputs(wildcards):
     clean = [
         f"results/{cohort}/clean/{name}.csv"

@@ -13,7 +13,7 @@ catalogue = load_catalogue(snakemake.input.catalogue)
 written = write_model_tables(
     Path(snakemake.input.fits).parent,
     list(catalogue.models),
-    Path(snakemake.output[0]).parent,
+    Path(snakemake.output.table_3).parent,
     alpha=catalogue.settings.alpha,
 )
 log.info(f"wrote {len(written)} files")
