@@ -363,3 +363,80 @@ def test_parsed_types(tmp_path):
     assert str(patients["age"].dtype) == "Int64"
     assert pd.api.types.is_datetime64_any_dtype(patients["admission_date"])
     assert pd.isna(patients.loc[2, "discharge_date"])
+
+
+# --- Found in review: realistic exports that must be reported, or accepted, correctly ----------------
+
+
+@pytest.mark.parametrize(
+    ("case", "mutate", "file", "line", "column", "rule"),
+    [
+        ("ongoing with a discharge date", replace_line("patients", 4, "A03,40,other,2014-02-01,2014-06-01,ongoing,"), "patients.csv", 4, "discharge_date", "inconsistent termination"),
+        ("ended without a discharge date", replace_line("patients", 2, "A01,25,female,2011-01-10,,planned,0"), "patients.csv", 2, "discharge_date", "inconsistent termination"),
+        ("early dropout after 18 months", replace_line("patients", 2, "A01,25,female,2011-01-10,2013-07-10,dropout_early,0"), "patients.csv", 2, "termination", "inconsistent termination"),
+        ("patient without diagnoses", lambda e: e["diagnoses"].pop(3), "patients.csv", 4, "patient_id", "no diagnoses"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)  # fmt: skip
+def test_patient_consistency_rules(tmp_path, case, mutate, file, line, column, rule):
+    exports = valid_exports()
+    mutate(exports)
+    validated = validate_directory(write_exports(tmp_path / "exports", exports), INSTRUMENTS)
+    assert [(p.file, p.line, p.column, p.rule) for p in validated.problems] == [(file, line, column, rule)]
+
+
+def test_duplicate_compound_key_shows_its_values(tmp_path):
+    exports = valid_exports()
+    exports["gaf"].append("A01,2013-07-01,66,,")
+    problems = validate_directory(write_exports(tmp_path / "exports", exports), INSTRUMENTS).problems
+    assert {(p.line, p.value) for p in problems} == {(3, "A01|2013-07-01"), (7, "A01|2013-07-01")}
+
+
+def test_export_columns_named_like_the_workflows_own_are_ignored(tmp_path):
+    exports = valid_exports()
+    exports["gaf"] = [line + (",line,reason" if i == 0 else ",x,y") for i, line in enumerate(exports["gaf"])]
+    exports["gaf"].append("A02,2013-02-22")  # a short record, so the quarantine file is built too
+    validated = validate_directory(write_exports(tmp_path / "exports", exports), INSTRUMENTS, on_invalid="quarantine")
+    assert list(validated.tables["gaf"]["line"]) == [2, 3, 4, 5, 6]
+    aside = validated.quarantined["gaf"]
+    assert list(aside["line"]) == [7] and "wrong number of fields" in aside["reason"].iloc[0]
+
+
+def test_spreadsheet_artefacts_are_accepted(tmp_path):
+    exports = valid_exports()
+    exports = {name: [line + ",," for line in lines] for name, lines in exports.items()}  # two trailing delimiters
+    exports["gaf"].append(",,,,,,")  # a row of empty cells
+    validated = validate_directory(write_exports(tmp_path / "exports", exports), INSTRUMENTS)
+    assert validated.problems == []
+    assert len(validated.tables["gaf"]) == 5
+
+
+def test_a_stray_quote_is_a_problem_of_that_record_only(tmp_path):
+    exports = valid_exports()
+    exports["gaf"][2] = 'A01,"2013-07-01"x,65,60,65'
+    validated = validate_directory(write_exports(tmp_path / "exports", exports), INSTRUMENTS, on_invalid="quarantine")
+    assert [(p.line, p.column, p.rule) for p in validated.problems] == [(3, "date", "unparsable date")]
+    assert validated.fatal == [] and len(validated.tables["gaf"]) == 4
+
+
+def test_decimal_comma_applies_to_integers_and_refuses_points(tmp_path):
+    exports = valid_exports()
+    exports["gaf"][2] = "A01,2013-07-01,65.0,60,65"
+    exports["sipp_sf"][1] = "A01,2011-01-10,23.5,32,20,30,27"
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    for name, lines in exports.items():
+        text = "\n".join(line.replace(",", ";") for line in lines) + "\n"
+        (directory / f"{name}.csv").write_text(text.replace("65.0", "65,0").replace("23.5", "23.5"))
+    validated = validate_directory(directory, INSTRUMENTS, delimiter=";", decimal=",")
+    assert [(p.file, p.column, p.value) for p in validated.problems] == [("sipp_sf.csv", "self_control", "23.5")]
+    assert validated.tables["gaf"].loc[1, "gaf"] == 65
+
+
+def test_a_malformed_patient_row_sets_its_records_aside_with_that_reason(tmp_path):
+    exports = valid_exports()
+    exports["patients"][2] = "A02,31,male,2012-09-03,2013-03-01,dropout_late"
+    validated = validate_directory(write_exports(tmp_path / "exports", exports), INSTRUMENTS, on_invalid="quarantine")
+    assert not [p for p in validated.problems if p.rule == "unknown patient_id"]
+    reasons = validated.quarantined["wai"]["reason"]
+    assert len(reasons) == 1 and "patient set aside" in reasons.iloc[0] and "line 3" in reasons.iloc[0]

@@ -231,9 +231,10 @@ def build_patients(
     for measure in ("wsas", "bsi"):
         patients[f"{measure}_poor_outcome"] = patients[f"{measure}_outcome"].map({"good": 0, "poor": 1}).astype("Int64")
 
-    patients["wai_version_group"] = wai_version_group(scored_wai, instruments, ids)
-    # An administration counts when at least one subscale could be scored.
+    # An administration counts (for n_wai, the version group and the final WAI) when at least one
+    # subscale could be scored; an empty form stays in wai_long, with no scores.
     administered = scored_wai.dropna(subset=list(instruments.wai.subscales), how="all")
+    patients["wai_version_group"] = wai_version_group(administered, instruments, ids)
     patients["n_wai"] = administered.groupby("patient_id").size().reindex(ids).fillna(0).astype("int64")
     final_wai = nearest_to_anchor(administered, discharge.dropna(), settings.final_wai_window_days, ["version"])
     patients["has_final_wai"] = ids.isin(final_wai.index).astype("int64")

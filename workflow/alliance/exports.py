@@ -29,8 +29,8 @@ class RawExport:
     table: pd.DataFrame  # all cells str ("" = empty), plus LINE (int)
     header: tuple[str, ...] = ()
     problems: list[Problem] = field(default_factory=list)
-    # Records that could not be split into the header's columns: (line, raw record text).
-    malformed: list[tuple[int, str]] = field(default_factory=list)
+    # Records that could not be split into the header's columns: (line, fields, raw record text).
+    malformed: list[tuple[int, list[str], str]] = field(default_factory=list)
 
     @property
     def display_name(self) -> str:
@@ -85,9 +85,11 @@ def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
                 )
             ],
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # Not strict: a stray quote then yields a value or a field count that validation reports for that
+    # record, instead of an error that would end reading the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     problems: list[Problem] = []
-    malformed: list[tuple[int, str]] = []
+    malformed: list[tuple[int, list[str], str]] = []
     try:
         header = next(reader)
     except StopIteration:
@@ -116,10 +118,10 @@ def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
             problems.append(Problem(path.name, start, None, "", "unreadable CSV", str(error)))
             break
         last_line = reader.line_num
-        if not record or (len(record) == 1 and record[0].strip() == ""):
-            continue  # a blank line is not a record
+        if all(cell.strip() == "" for cell in record):
+            continue  # a blank line (or a spreadsheet's row of empty cells) is not a record
         if len(record) != width:
-            malformed.append((start, delimiter.join(record)))
+            malformed.append((start, [cell.strip() for cell in record], delimiter.join(record)))
             problems.append(
                 Problem(
                     path.name,
@@ -145,9 +147,16 @@ def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
     return export
 
 
+RESERVED = (LINE, "reason", "raw_record")  # columns the workflow adds to its own tables
+
+
 def _unique_names(header: list[str]) -> list[str]:
-    """Keep duplicated header names distinct in the frame; the duplication itself is reported."""
-    seen: dict[str, int] = {}
+    """Keep duplicated header names distinct in the frame; the duplication itself is reported.
+
+    An export's own column named like one the workflow adds (``line``, ``reason``) is not in the
+    contract and is ignored; it is renamed here so that it cannot overwrite the workflow's column.
+    """
+    seen: dict[str, int] = dict.fromkeys(RESERVED, 1)
     names = []
     for h in header:
         count = seen.get(h, 0)
@@ -157,7 +166,8 @@ def _unique_names(header: list[str]) -> list[str]:
 
 
 def _header_problems(file_name: str, header: list[str] | tuple[str, ...]) -> list[Problem]:
-    duplicated = sorted({h for h in header if list(header).count(h) > 1})
+    # Unnamed columns (trailing delimiters of a spreadsheet export) are ignored, not duplicates.
+    duplicated = sorted({h for h in header if h and list(header).count(h) > 1})
     return [
         Problem(file_name, 1, h, h, "duplicate column", "the column appears more than once in the header")
         for h in duplicated

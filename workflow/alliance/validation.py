@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -99,9 +99,14 @@ def _parse_column(checked: _Checked, spec: ColumnSpec, decimal: str) -> pd.Serie
         checked.flag(bad, spec.name, "unparsable date", "expected an ISO 8601 date YYYY-MM-DD")
         return dates
     # integer or number
-    normalised = text.str.replace(",", ".", regex=False) if (spec.kind == "number" and decimal == ",") else text
     pattern = _INTEGER if spec.kind == "integer" else _NUMBER
-    well_formed = normalised.str.match(pattern)
+    if decimal == ",":
+        # With a decimal comma, a '.' is no decimal mark (it may be a thousands separator): refuse it.
+        well_formed = ~text.str.contains(".", regex=False) & text.str.replace(",", ".", regex=False).str.match(pattern)
+        normalised = text.str.replace(",", ".", regex=False)
+    else:
+        well_formed = text.str.match(pattern)
+        normalised = text
     numbers = pd.to_numeric(normalised.where(well_formed), errors="coerce")
     unparsable = ~empty & numbers.isna()
     checked.flag(
@@ -147,22 +152,70 @@ def _check_duplicate_keys(checked: _Checked) -> None:
         for i in index:
             others = ", ".join(str(x) for x in group_lines if x != lines.loc[i])
             detail.loc[i] = f"({', '.join(key)}) also on line(s) {others}"
-    checked.flag(duplicated, key[-1] if len(key) == 1 else "+".join(key), "duplicate key", detail)
+    if len(key) == 1:
+        checked.flag(duplicated, key[0], "duplicate key", detail)
+        return
+    # A compound key has no single column: name the key's columns and show its values.
+    values = checked.raw.table[key].astype(str).agg("|".join, axis=1)
+    checked.flag(duplicated, "+".join(key), "duplicate key", detail)
+    for position in np.flatnonzero(duplicated.to_numpy()):
+        checked.row_problems[int(position)] = [
+            replace(p, value=values.iloc[position]) if p.rule == "duplicate key" else p
+            for p in checked.row_problems[int(position)]
+        ]
+
+
+EARLY_DROPOUT_MONTHS = 6  # export-format.md: dropout_early is "< 6 months"
 
 
 def _check_patients(checked: _Checked) -> None:
     admission, discharge = checked.parsed["admission_date"], checked.parsed["discharge_date"]
+    termination = checked.parsed["termination"]
     bad = (discharge < admission).fillna(False)
     checked.flag(bad, "discharge_date", "discharge before admission", "discharge_date is before admission_date")
+    # export-format.md: an empty discharge_date means still in treatment.
+    ongoing = termination.eq("ongoing").fillna(False)
+    checked.flag(
+        ongoing & discharge.notna(),
+        "discharge_date",
+        "inconsistent termination",
+        "termination is 'ongoing' but a discharge_date is given",
+    )
+    ended = termination.notna() & ~ongoing
+    empty_discharge = checked.raw.table["discharge_date"].astype(str).eq("")
+    checked.flag(
+        ended & empty_discharge,
+        "discharge_date",
+        "inconsistent termination",
+        "treatment has ended (termination is not 'ongoing') but discharge_date is empty",
+    )
+    months = (discharge - admission).dt.days / 30.4375
+    late = termination.eq("dropout_early").fillna(False) & (months >= EARLY_DROPOUT_MONTHS).fillna(False)
+    checked.flag(
+        late,
+        "termination",
+        "inconsistent termination",
+        f"dropout_early means a treatment shorter than {EARLY_DROPOUT_MONTHS} months",
+    )
 
 
-def _check_against_patients(checked: _Checked, patients: pd.DataFrame | None) -> None:
+def _check_one_diagnosis_row_per_patient(patients: _Checked, diagnoses: _Checked | None) -> None:
+    """export-format.md: diagnoses.csv has one row per patient."""
+    if diagnoses is None:
+        return
+    missing = patients.parsed["patient_id"].notna() & ~patients.parsed["patient_id"].isin(
+        diagnoses.parsed["patient_id"]
+    )
+    patients.flag(missing, "patient_id", "no diagnoses", "the patient has no row in diagnoses.csv")
+
+
+def _check_against_patients(checked: _Checked, patients: pd.DataFrame | None, malformed_ids: set[str]) -> None:
     """Patient ids must be known; assessments must fall within the treatment period (+90 days)."""
     if patients is None:
         return
     known = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
     pid = checked.parsed["patient_id"]
-    unknown = pid.notna() & ~pid.isin(known.index)
+    unknown = pid.notna() & ~pid.isin(known.index) & ~pid.isin(list(malformed_ids))
     checked.flag(unknown, "patient_id", "unknown patient_id", "not in patients.csv")
     if not checked.spec.assessment:
         return
@@ -247,12 +300,17 @@ def validate_exports(
     if "patients" in checked:
         _check_patients(checked["patients"])
     patients = checked["patients"].parsed if "patients" in checked else None
+    malformed_patient_ids: set[str] = set()
+    if "patients" in checked:
+        _check_one_diagnosis_row_per_patient(checked["patients"], checked.get("diagnoses"))
+        id_index = list(checked["patients"].raw.header).index("patient_id")
+        malformed_patient_ids = {f[id_index] for _, f, _ in checked["patients"].raw.malformed if len(f) > id_index}
     for name, file_check in checked.items():
         if file_check.spec.item_columns_by_version:
             _check_item_ranges_by_version(file_check, instruments)
         _check_duplicate_keys(file_check)
         if name != "patients":
-            _check_against_patients(file_check, patients)
+            _check_against_patients(file_check, patients, malformed_patient_ids)
 
     tables: dict[str, pd.DataFrame] = {}
     quarantined: dict[str, pd.DataFrame] = {}
@@ -263,6 +321,11 @@ def validate_exports(
             pid = pc.raw.table["patient_id"].iloc[position]
             if pid:
                 set_aside_patients[pid] = int(pc.raw.table[LINE].iloc[position])
+        # A patients.csv record with the wrong number of fields still names its patient, usually.
+        id_index = list(pc.raw.header).index("patient_id")
+        for line, fields, _ in pc.raw.malformed:
+            if len(fields) > id_index and fields[id_index]:
+                set_aside_patients.setdefault(fields[id_index], line)
     for name, file_check in checked.items():
         raw = file_check.raw
         reasons = {
@@ -289,11 +352,11 @@ def validate_exports(
         kept = file_check.parsed.loc[keep].copy()
         kept.insert(0, LINE, raw.table[LINE].to_numpy()[keep])
         tables[name] = kept.reset_index(drop=True)
-        input_columns = [c for c in raw.header if c in raw.table.columns]
+        input_columns = [c for c in raw.header if c in raw.table.columns and c not in (LINE, REASON, RAW_RECORD)]
         aside = raw.table.iloc[bad_positions][[*input_columns, LINE]].copy()
         aside[REASON] = [reasons[int(p)] for p in bad_positions]
         if raw.malformed:
-            malformed = pd.DataFrame({LINE: [m[0] for m in raw.malformed], RAW_RECORD: [m[1] for m in raw.malformed]})
+            malformed = pd.DataFrame({LINE: [m[0] for m in raw.malformed], RAW_RECORD: [m[2] for m in raw.malformed]})
             malformed[REASON] = [f"wrong number of fields: expected {len(raw.header)}" for _ in raw.malformed]
             aside = pd.concat([aside, malformed], ignore_index=True).sort_values(LINE, kind="stable")
         quarantined[name] = aside.reset_index(drop=True)
