@@ -162,7 +162,11 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
     assert set(patients["wai_version_group"]) <= {"S_only", "SR_only", "both", "none"}
 
     def digests() -> dict[str, str]:
-        files = sorted(p for p in (project / "results").rglob("*") if p.is_file() and p.suffix in (".csv", ".txt"))
+        files = sorted(
+            p
+            for p in (project / "results").rglob("*")
+            if p.is_file() and p.suffix in (".csv", ".txt", ".json", ".md", ".html", ".tex", ".png", ".svg", ".pdf")
+        )
         return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
     first = digests()

@@ -99,11 +99,17 @@ def write_clean(clean: CleanCohort, status: dict, paths: Mapping[str, str | Path
     write_csv(pd.DataFrame(status["accounting"]), paths["row_accounting"])
 
 
-def read_clean(paths: Mapping[str, str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """patients, wai_long and outcomes_long as written by write_clean (empty cells are missing)."""
-    patients = pd.read_csv(paths["patients"], dtype={"patient_id": str}, keep_default_na=False, na_values=[""])
+def read_clean_patients(path: str | Path) -> pd.DataFrame:
+    """clean/patients.csv as written by write_clean: empty cells are missing, groups stay text."""
+    patients = pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=False, na_values=[""])
     for column in ("outcome_group", "wsas_outcome", "bsi_outcome"):
         patients[column] = patients[column].fillna("")
+    return patients
+
+
+def read_clean(paths: Mapping[str, str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """patients, wai_long and outcomes_long as written by write_clean (empty cells are missing)."""
+    patients = read_clean_patients(paths["patients"])
     wai_long = pd.read_csv(paths["wai_long"], dtype={"patient_id": str})
     outcomes_long = pd.read_csv(paths["outcomes_long"], dtype={"patient_id": str})
     return patients, wai_long, outcomes_long

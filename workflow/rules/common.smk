@@ -107,7 +107,20 @@ def cohort_outputs(wildcards):
         for layout in ("", "_full")
         for ext in ("csv", "md", "html", "tex")
     ]
-    return clean + models + tables
+    descriptive = [
+        f"results/{cohort}/tables/{table}{layout}.{ext}"
+        for cohort in COHORTS
+        for table in ("table_1", "table_2", "table_outcome_change")
+        for layout in ("", "_full")
+        for ext in ("csv", "md", "html", "tex")
+    ]
+    figures = [
+        f"results/{cohort}/figures/{figure}.{ext}"
+        for cohort in COHORTS
+        for figure in ("figure_1", "figure_2")
+        for ext in ("png", "svg", "pdf")
+    ]
+    return clean + models + tables + descriptive + figures
 
 
 MODEL_OUTPUTS = (

@@ -35,3 +35,47 @@ rule model_tables:
         "../envs/alliance.yaml"
     script:
         "../scripts/model_tables.py"
+
+
+rule descriptive_tables:
+    input:
+        patients="results/{cohort}/clean/patients.csv",
+        instruments=config["instruments"],
+        rows=config["tables"],
+    output:
+        table_1=report(
+            "results/{cohort}/tables/table_1.html",
+            caption="../report/table_1.rst",
+            category="Tables",
+            labels={"table": "Table I", "cohort": "{cohort}"},
+        ),
+        table_2=report(
+            "results/{cohort}/tables/table_2.html",
+            caption="../report/table_2.rst",
+            category="Tables",
+            labels={"table": "Table II", "cohort": "{cohort}"},
+        ),
+        outcome_change=report(
+            "results/{cohort}/tables/table_outcome_change.html",
+            caption="../report/table_outcome_change.rst",
+            category="Tables",
+            labels={"table": "Outcome change", "cohort": "{cohort}"},
+        ),
+        other=expand(
+            "results/{{cohort}}/tables/{table}{layout}.{ext}",
+            table=("table_1", "table_2", "table_outcome_change"),
+            layout=("", "_full"),
+            ext=("csv", "md", "tex"),
+        )
+        + expand(
+            "results/{{cohort}}/tables/{table}_full.html",
+            table=("table_1", "table_2", "table_outcome_change"),
+        ),
+    log:
+        "logs/{cohort}/descriptive_tables.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        min_cell=min_cell,
+    script:
+        "../scripts/descriptive_tables.py"

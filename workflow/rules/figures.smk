@@ -1,0 +1,34 @@
+# Figures of the paper, from the fitted models and the clean data's wave means.
+
+
+rule figures:
+    input:
+        fits="results/{cohort}/models/fits.csv",
+        wai_long="results/{cohort}/clean/wai_long.csv",
+        patients="results/{cohort}/clean/patients.csv",
+    output:
+        figure_1=report(
+            "results/{cohort}/figures/figure_1.png",
+            caption="../report/figure_1.rst",
+            category="Figures",
+            labels={"figure": "Figure 1", "cohort": "{cohort}"},
+        ),
+        figure_2=report(
+            "results/{cohort}/figures/figure_2.png",
+            caption="../report/figure_2.rst",
+            category="Figures",
+            labels={"figure": "Figure 2", "cohort": "{cohort}"},
+        ),
+        other=expand(
+            "results/{{cohort}}/figures/{figure}.{ext}",
+            figure=("figure_1", "figure_2"),
+            ext=("svg", "pdf"),
+        ),
+    log:
+        "logs/{cohort}/figures.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        min_cell=min_cell,
+    script:
+        "../scripts/figures.py"

@@ -1,0 +1,20 @@
+"""Snakemake adapter: Tables I and II and the outcome-change table (rule descriptive_tables)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+from pathlib import Path
+
+from alliance.descriptives import load_table_rows, write_descriptive_tables
+from alliance.instruments import load_instruments
+from alliance.logs import step_logger
+from alliance.pipeline import read_clean_patients
+
+log = step_logger("descriptive_tables", snakemake.log[0])
+written = write_descriptive_tables(
+    read_clean_patients(snakemake.input.patients),
+    load_instruments(snakemake.input.instruments),
+    load_table_rows(snakemake.input.rows),
+    Path(snakemake.output.table_1).parent,
+    min_cell=snakemake.params.min_cell,
+)
+log.info(f"wrote {len(written)} files (small cells below {snakemake.params.min_cell} suppressed)")

@@ -1,0 +1,17 @@
+"""Snakemake adapter: Figures 1 and 2 (rule figures)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+from pathlib import Path
+
+from alliance.figures import write_figures
+from alliance.logs import step_logger
+
+log = step_logger("figures", snakemake.log[0])
+written = write_figures(
+    Path(snakemake.input.fits).parent / "fits",
+    Path(snakemake.input.wai_long).parent,
+    Path(snakemake.output.figure_1).parent,
+    min_cell=snakemake.params.min_cell,
+)
+log.info(f"wrote {len(written)} files")
