@@ -169,6 +169,17 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
         )
         return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
+    report = run_snakemake(project, "--report", "report.html")
+    assert report.returncode == 0, report.stderr
+    html = (project / "report.html").read_text(encoding="utf-8")
+    for label in ("Table I", "Table II", "Table III", "Table IV", "Outcome change", "Figure 1", "Figure 2"):
+        assert label in html, label
+    for stem in ("figure_1", "figure_2"):
+        assert all(
+            (project / "results" / "synthetic" / "figures" / f"{stem}.{ext}").stat().st_size > 0
+            for ext in ("png", "svg", "pdf")
+        )
+
     first = digests()
     assert len(first) > 10
     result = run_snakemake(project, "--forceall")
