@@ -363,3 +363,12 @@ def test_on_a_clean_cohort_from_the_pipeline(tmp_path):
     assert f"(n = {n_good})" in table.paper.frame.columns[1] and f"(n = {n_poor})" in table.paper.frame.columns[2]
     gaf = outcome_change(clean, 5).paper.frame.set_index("Measure").loc["GAF"]
     assert gaf["n"] == str(int(clean[["baseline_gaf", "final_gaf"]].notna().all(axis=1).sum()))
+
+
+def test_a_percentage_whose_complement_is_a_small_cell_is_suppressed():
+    from alliance.descriptives import pct_cell
+
+    assert pct_cell(98, 100, 5) == "< 5"  # reveals the 2 patients without the characteristic
+    assert pct_cell(95, 100, 5) == "95"
+    assert pct_cell(100, 100, 5) == "100"  # no one without it: nothing to reveal beyond the total
+    assert pct_cell(98, 100, 0) == "98"

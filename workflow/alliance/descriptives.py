@@ -106,8 +106,12 @@ def count_cell(count: float, min_cell: int) -> str:
 
 
 def pct_cell(count: float, n: float, min_cell: int, decimals: int = 0) -> str:
-    """Per cent ``count / n``; "< min_cell" when the numerator or the denominator is small; "" when n is 0."""
-    if is_small(count, min_cell) or is_small(n, min_cell):
+    """Per cent ``count / n``; "< min_cell" when the numerator, its complement or the denominator is small.
+
+    The complement counts too: 98 % of 100 reveals the 2 patients without the characteristic.
+    "" when n is 0.
+    """
+    if is_small(count, min_cell) or is_small(n, min_cell) or (not math.isnan(n) and is_small(n - count, min_cell)):
         return small_text(min_cell)
     if math.isnan(n) or n == 0:
         return ""
@@ -130,8 +134,8 @@ def disclosure_note(min_cell: int) -> tuple[str, ...]:
         return ()
     return (
         (
-            f"{small_text(min_cell)}: a count, or a percentage or mean resting on 1 to {min_cell - 1} patients, "
-            "is not shown (disclosure control)."
+            f"{small_text(min_cell)}: a count, or a percentage or mean resting on 1 to {min_cell - 1} patients "
+            "(or whose complement does), is not shown (disclosure control)."
         ),
     )
 
