@@ -29,8 +29,6 @@ from scipy import stats
 mpl.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-FITS = ROOT / "results" / "synthetic" / "models" / "fits"
-CLEAN = ROOT / "results" / "synthetic" / "clean"
 
 
 def make_record(terms: list[str], estimates: list[float], variances: list[float], dfs: list[float]) -> dict[str, Any]:
@@ -240,25 +238,45 @@ def test_saved_files_are_byte_identical(records: dict, data: tuple, tmp_path: Pa
 
 
 # --------------------------------------------------------------------------------------------------
-# The real model records, when the model step has run
+# Real model records: the default synthetic cohort through the pipeline and the catalogue's models
 # --------------------------------------------------------------------------------------------------
 
 
-def _real_records() -> dict[str, dict]:
-    needed = ["goals_poor_outcome", "bonds_poor_outcome", "tasks_poor_outcome"]
-    needed += [m for m, _ in FIGURE_2_MODELS.values()]
-    if not all((FITS / f"{m}.json").exists() for m in needed) or not (CLEAN / "wai_long.csv").exists():
-        pytest.skip("model records or clean data not built")
-    loaded = load_records(FITS, needed)
-    if not all("fixed_covariance" in r["fit"] for r in loaded.values()):
-        pytest.skip("model records without fit.fixed_covariance")
-    return loaded
+@pytest.fixture(scope="module")
+def real(tmp_path_factory) -> tuple[dict, pd.DataFrame, pd.DataFrame, Path]:
+    import yaml
+    from alliance.instruments import load_instruments
+    from alliance.model_runs import run_model
+    from alliance.models import load_catalogue
+    from alliance.pipeline import clean_validated, validate_directory, write_json
+    from alliance.synthetic import load_parameters, simulate_cohort, write_exports
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    instruments = load_instruments(root / "config" / "instruments.yaml")
+    settings = config["cohorts"]["synthetic"]["simulate"]
+    cohort = simulate_cohort(
+        settings["seed"], settings["n_patients"], load_parameters(root / "config" / "synthetic.yaml"), instruments
+    )
+    exports = tmp_path_factory.mktemp("exports")
+    write_exports(cohort, exports)
+    clean = clean_validated(validate_directory(exports, instruments).tables, instruments, config["analysis"])
+    catalogue = load_catalogue(root / "config" / "models.yaml")
+    fits = tmp_path_factory.mktemp("fits")
+    needed = [
+        "goals_poor_outcome",
+        "bonds_poor_outcome",
+        "tasks_poor_outcome",
+        *(m for m, _ in FIGURE_2_MODELS.values()),
+    ]
+    for model_id in needed:
+        record = run_model(catalogue.model(model_id), catalogue, clean.patients, clean.wai_long, clean.outcomes_long)
+        write_json(record, fits / f"{model_id}.json")
+    return load_records(fits, needed), clean.wai_long, clean.patients, fits
 
 
-def test_real_records_lines_match_fixed_effects() -> None:
-    loaded = _real_records()
-    wai_long = pd.read_csv(CLEAN / "wai_long.csv")
-    patients = pd.read_csv(CLEAN / "patients.csv")
+def test_real_records_lines_match_fixed_effects(real) -> None:
+    loaded, wai_long, patients, _ = real
     fig = figure_1(loaded, wai_long, patients)
     for panel, subscale in enumerate(("goals", "bonds", "tasks")):
         fixed = {row["term"]: row["estimate"] for row in loaded[f"{subscale}_poor_outcome"]["fit"]["fixed"]}
@@ -277,6 +295,6 @@ def test_real_records_lines_match_fixed_effects() -> None:
     assert at_zero["ci_low"].iloc[0] == pytest.approx(row["ci_low"], rel=0.02)
 
 
-def test_real_json_is_readable() -> None:
-    _real_records()
-    assert json.loads((FITS / "tasks_poor_outcome.json").read_text())["model_id"] == "tasks_poor_outcome"
+def test_real_json_is_readable(real) -> None:
+    fits = real[3]
+    assert json.loads((fits / "tasks_poor_outcome.json").read_text())["model_id"] == "tasks_poor_outcome"
