@@ -120,7 +120,8 @@ def cohort_outputs(wildcards):
         for figure in ("figure_1", "figure_2")
         for ext in ("png", "svg", "pdf")
     ]
-    return clean + models + tables + descriptive + figures
+    missing = [f"results/{cohort}/missing_data/summary.json" for cohort in COHORTS]
+    return clean + models + tables + descriptive + figures + missing
 
 
 MODEL_OUTPUTS = (

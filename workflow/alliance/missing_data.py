@@ -1,0 +1,411 @@
+"""Missing data in Folmo et al. (2020): how many WAI assessments patients have, who lacks the final WAI,
+GAF, WSAS and BSI, Little's (1988) MCAR test on the WAI waves, and a baseline comparison of patients
+with and without the final WAI.
+
+Pure functions, DataFrames in; dictionaries (JSON-able, floats rounded to 4 decimals, NaN as ``None``)
+and :class:`~alliance.tables.TableFrame` out. Small cells are suppressed with the helpers of
+:mod:`alliance.descriptives`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from alliance.descriptives import count_cell, disclosure_note, is_small, pct_cell, small_text, table_2
+from alliance.pipeline import write_json
+from alliance.tables import Align, TableFrame, TableLayout, format_fixed, format_integer, write_table
+
+SUBSCALES = ("goals", "bonds", "tasks")
+FIRST_YEAR_MONTHS = 12.0
+OUTCOMES = (("gaf", "GAF"), ("wsas", "WSAS"), ("bsi", "BSI"))
+# (key, column header, column of patients, value); key "all" takes every patient.
+GROUPS: tuple[tuple[str, str, str, str], ...] = (
+    ("all", "All", "", ""),
+    ("good", "Good", "outcome_group", "good"),
+    ("poor", "Poor", "outcome_group", "poor"),
+    ("S_only", "S_only", "wai_version_group", "S_only"),
+    ("SR_only", "SR_only", "wai_version_group", "SR_only"),
+    ("both", "both", "wai_version_group", "both"),
+)
+TABLE_TITLE = "Missing data: WAI assessments per patient and missing final assessments."
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    """Floats rounded to 4 decimals, NaN/inf as None, numpy scalars as Python, keys as strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return round(number, 4) if math.isfinite(number) else None
+    return value
+
+
+def _pct(count: int, n: int) -> float:
+    return 100.0 * count / n if n > 0 else math.nan
+
+
+# --------------------------------------------------------------------------------------------------
+# Summary
+# --------------------------------------------------------------------------------------------------
+
+
+def administered(wai_long: pd.DataFrame) -> pd.DataFrame:
+    """WAI rows with at least one scored subscale (as ``n_wai`` counts them in derive)."""
+    subscales = [s for s in SUBSCALES if s in wai_long.columns] or ["total"]
+    return wai_long.dropna(subset=subscales, how="all")
+
+
+def group_members(patients: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
+    if not column:
+        return patients
+    return patients[patients[column].astype(str).eq(value)]
+
+
+def _group_summary(group: pd.DataFrame, first_time: pd.Series) -> dict[str, Any]:
+    n = len(group)
+    n_wai = pd.to_numeric(group["n_wai"], errors="coerce").fillna(0).astype("int64")
+    lacking = int(pd.to_numeric(group["has_final_wai"], errors="coerce").fillna(0).eq(0).sum())
+    one = n_wai.eq(1)
+    single_times = first_time.reindex(group.loc[one, "patient_id"].astype(str))
+    within = int(single_times.lt(FIRST_YEAR_MONTHS).sum())
+    record: dict[str, Any] = {
+        "n_patients": n,
+        "wai_assessments_mean": float(n_wai.mean()) if n else math.nan,
+        "wai_assessments_sd": float(n_wai.std(ddof=1)) if n > 1 else math.nan,
+        "wai_assessments_min": int(n_wai.min()) if n else None,
+        "wai_assessments_max": int(n_wai.max()) if n else None,
+        "lacking_final_wai_n": lacking,
+        "lacking_final_wai_pct": _pct(lacking, n),
+        "only_one_wai_n": int(one.sum()),
+        "only_one_wai_pct": _pct(int(one.sum()), n),
+        "only_one_within_first_year_n": within,
+        "only_one_within_first_year_pct": _pct(within, int(one.sum())),
+        "at_least_three_wai_n": int(n_wai.ge(3).sum()),
+        "at_least_three_wai_pct": _pct(int(n_wai.ge(3).sum()), n),
+        "at_least_four_wai_n": int(n_wai.ge(4).sum()),
+        "at_least_four_wai_pct": _pct(int(n_wai.ge(4).sum()), n),
+    }
+    for measure, _ in OUTCOMES:
+        missing = int(pd.to_numeric(group[f"final_{measure}"], errors="coerce").isna().sum())
+        record[f"final_{measure}_missing_n"] = missing
+        record[f"final_{measure}_missing_pct"] = _pct(missing, n)
+    return record
+
+
+def missing_summary(patients: pd.DataFrame, wai_long: pd.DataFrame) -> dict[str, Any]:
+    """Missing-data statistics for all patients, by outcome subgroup and by WAI version group.
+
+    Assessments per patient are ``n_wai`` of every patient in the group (0 for patients without a WAI).
+    "Within the first year": of the patients with exactly one assessment, those whose assessment was made
+    at ``time_months`` < 12.
+    """
+    rows = administered(wai_long)
+    first_time = rows.groupby(rows["patient_id"].astype(str))["time_months"].min()
+    groups = {key: _group_summary(group_members(patients, col, val), first_time) for key, _, col, val in GROUPS}
+    return _jsonable({"groups": groups, "first_year_months": FIRST_YEAR_MONTHS})
+
+
+def _stat(group: Mapping[str, Any], key: str) -> float:
+    value = group.get(key)
+    return math.nan if value is None else float(value)
+
+
+def _cells(group: Mapping[str, Any], min_cell: int) -> dict[str, str]:
+    """Formatted cells of one group column, keyed by statistic."""
+    n = int(group["n_patients"])
+    small_group = is_small(n, min_cell)
+    cells: dict[str, str] = {"n_patients": count_cell(n, min_cell)}
+    if small_group:
+        text = small_text(min_cell)
+        cells["mean_sd"] = cells["range"] = text
+    elif n == 0:
+        cells["mean_sd"] = cells["range"] = ""
+    else:
+        mean, sd = _stat(group, "wai_assessments_mean"), _stat(group, "wai_assessments_sd")
+        cells["mean_sd"] = format_fixed(mean, 1) + (f" ({format_fixed(sd, 1)})" if not math.isnan(sd) else "")
+        cells["range"] = (
+            f"{format_integer(group['wai_assessments_min'])}\u2013{format_integer(group['wai_assessments_max'])}"
+        )
+    pairs = {
+        "lacking_final_wai": n,
+        "only_one_wai": n,
+        "only_one_within_first_year": int(group["only_one_wai_n"]),
+        "at_least_three_wai": n,
+        "at_least_four_wai": n,
+        **{f"final_{m}_missing": n for m, _ in OUTCOMES},
+    }
+    for key, denominator in pairs.items():
+        count = int(group[f"{key}_n"])
+        cells[f"{key}_n"] = count_cell(count, min_cell)
+        cells[f"{key}_pct"] = pct_cell(count, denominator, min_cell)
+    return cells
+
+
+ROW_LABELS: tuple[tuple[str, str], ...] = (
+    ("n_patients", "Patients (n)"),
+    ("mean_sd", "WAI assessments per patient, mean (SD)"),
+    ("range", "WAI assessments per patient, min\u2013max"),
+    ("lacking_final_wai_pct", "Lacking the final WAI, %"),
+    ("only_one_wai_pct", "Exactly one WAI, %"),
+    ("only_one_within_first_year_pct", "Of these, made within the first year, %"),
+    ("at_least_three_wai_pct", "At least three WAI, %"),
+    ("at_least_four_wai_pct", "At least four WAI, %"),
+    *((f"final_{m}_missing_pct", f"Lacking the final {label}, %") for m, label in OUTCOMES),
+)
+FULL_EXTRA: tuple[tuple[str, str], ...] = (
+    ("lacking_final_wai_n", "Lacking the final WAI, n"),
+    ("only_one_wai_n", "Exactly one WAI, n"),
+    ("only_one_within_first_year_n", "Of these, made within the first year, n"),
+    ("at_least_three_wai_n", "At least three WAI, n"),
+    ("at_least_four_wai_n", "At least four WAI, n"),
+    *((f"final_{m}_missing_n", f"Lacking the final {label}, n") for m, label in OUTCOMES),
+)
+
+
+def missing_summary_table(summary: Mapping[str, Any], min_cell: int) -> TableFrame:
+    """Rows: the statistics; columns: All, Good, Poor, S_only, SR_only, both (paper: %; full: also counts)."""
+    cells = {key: _cells(summary["groups"][key], min_cell) for key, *_ in GROUPS}
+    columns = ["Statistic", *(header for _, header, *_ in GROUPS)]
+    notes = (
+        (
+            "Good/Poor: GAF outcome subgroups (unclassified patients only in All); S_only, SR_only, both: "
+            "WAI versions the patient answered (patients without a WAI only in All)."
+        ),
+        (
+            "WAI assessments: administrations with at least one scored subscale. First year: assessment "
+            f"at < {format_integer(FIRST_YEAR_MONTHS)} months; per cent of patients with exactly one WAI."
+        ),
+        *disclosure_note(min_cell),
+    )
+
+    right: tuple[Align, ...] = tuple("r" for _ in GROUPS)
+    align: tuple[Align, ...] = ("l", *right)
+
+    def layout(kind: str, labels: Sequence[tuple[str, str]]) -> TableLayout:
+        rows = [[label, *(cells[key][stat] for key, *_ in GROUPS)] for stat, label in labels]
+        return TableLayout(
+            table_id="table_missing_data",
+            layout="paper" if kind == "paper" else "full",
+            number="M1",
+            title=TABLE_TITLE,
+            frame=pd.DataFrame(rows, columns=columns),
+            align=align,
+            notes=notes,
+            model_ids=tuple(stat for stat, _ in labels),
+        )
+
+    return TableFrame("table_missing_data", layout("paper", ROW_LABELS), layout("full", ROW_LABELS + FULL_EXTRA))
+
+
+# --------------------------------------------------------------------------------------------------
+# Little's MCAR test
+# --------------------------------------------------------------------------------------------------
+
+
+def wave_matrix(wai_long: pd.DataFrame, subscale: str = "total") -> pd.DataFrame:
+    """Patients x nominal waves: the mean ``subscale`` score of the patient's assessments at each wave."""
+    rows = wai_long.dropna(subset=[subscale])
+    matrix = rows.pivot_table(index="patient_id", columns="wave", values=subscale, aggfunc="mean")
+    matrix = matrix.sort_index().sort_index(axis=1)
+    matrix.columns = [str(int(c)) if float(c).is_integer() else str(c) for c in matrix.columns]
+    matrix.columns.name = "wave"
+    return matrix.astype("float64")
+
+
+def em_mvn(data: np.ndarray, tol: float = 1e-10, max_iter: int = 10_000) -> tuple[np.ndarray, np.ndarray, int]:
+    """ML mean and covariance (divisor n) of a multivariate normal from data with NaNs, by EM.
+
+    Deterministic: starts at the observed means and a diagonal covariance of observed variances; stops when
+    no parameter changes by more than ``tol``. Rows without any observed value must be removed beforehand.
+    Returns (mean, covariance, iterations); raises RuntimeError without convergence.
+    """
+    x = np.asarray(data, dtype="float64")
+    n, p = x.shape
+    observed = ~np.isnan(x)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    mu = np.nanmean(x, axis=0)
+    sigma = np.diag(np.nanvar(x, axis=0))
+    filled = np.where(observed, x, 0.0)
+    for iteration in range(1, max_iter + 1):
+        sum_x = np.zeros(p)
+        sum_xx = np.zeros((p, p))
+        for index, pattern in enumerate(patterns):
+            rows = filled[inverse == index]
+            o, m = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+            hat = rows.copy()
+            if m.size:
+                coef = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)])  # S_oo^-1 S_om
+                hat[:, m] = mu[m] + (rows[:, o] - mu[o]) @ coef
+                sum_xx[np.ix_(m, m)] += rows.shape[0] * (sigma[np.ix_(m, m)] - sigma[np.ix_(m, o)] @ coef)
+            sum_x += hat.sum(axis=0)
+            sum_xx += hat.T @ hat
+        new_mu = sum_x / n
+        new_sigma = sum_xx / n - np.outer(new_mu, new_mu)
+        change = max(float(np.max(np.abs(new_mu - mu))), float(np.max(np.abs(new_sigma - sigma))))
+        mu, sigma = new_mu, (new_sigma + new_sigma.T) / 2
+        if change < tol:
+            return mu, sigma, iteration
+    raise RuntimeError(f"EM did not converge in {max_iter} iterations")
+
+
+def little_mcar_test(matrix: pd.DataFrame, tol: float = 1e-10, max_iter: int = 10_000) -> dict[str, Any]:
+    """Little's (1988) MCAR test: d2 = sum_j n_j (ybar_j - mu_j)' Sigma_j^-1 (ybar_j - mu_j), df = sum_j p_j - p.
+
+    mu and Sigma are the EM (ML) estimates on all rows; j runs over the missing-data patterns. Rows without
+    any observed value and columns without any observed value are dropped first. With a single pattern
+    (e.g. complete data) df = 0 and there is nothing to compare: chi2 0, p_value NaN (None in JSON).
+    """
+    data = matrix.astype("float64")
+    data = data.loc[:, data.notna().any(axis=0)]
+    data = data.loc[data.notna().any(axis=1)]
+    x = data.to_numpy()
+    n, p = x.shape
+    result: dict[str, Any] = {
+        "n_rows": int(n),
+        "n_variables": int(p),
+        "variables": [str(c) for c in data.columns],
+    }
+    if n == 0 or p == 0:
+        return {**result, "chi2": math.nan, "df": 0, "p_value": math.nan, "n_patterns": 0, "em_iterations": 0}
+    mu, sigma, iterations = em_mvn(x, tol=tol, max_iter=max_iter)
+    observed = ~np.isnan(x)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    d2 = 0.0
+    df = -p
+    for index, pattern in enumerate(patterns):
+        o = np.flatnonzero(pattern)
+        rows = x[inverse == index][:, o]
+        diff = rows.mean(axis=0) - mu[o]
+        d2 += rows.shape[0] * float(diff @ np.linalg.solve(sigma[np.ix_(o, o)], diff))
+        df += o.size
+    p_value = float(stats.chi2.sf(d2, df)) if df > 0 else math.nan
+    return {
+        **result,
+        "chi2": d2,
+        "df": int(df),
+        "p_value": p_value,
+        "n_patterns": len(patterns),
+        "em_iterations": int(iterations),
+        "note": "" if df > 0 else "a single missing-data pattern: nothing to compare, no test",
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Baseline with and without the final WAI
+# --------------------------------------------------------------------------------------------------
+
+WITH, WITHOUT = "With final WAI", "Without final WAI"
+
+
+def compare_with_and_without_final(
+    patients: pd.DataFrame, rows: Sequence[Any], min_cell: int, alpha: float = 0.05
+) -> TableFrame:
+    """Table II (same rows, same tests) with the groups "with" and "without the final WAI" (all patients).
+
+    ``descriptives.table_2`` groups by ``outcome_group`` good/poor; the grouping is passed in that column
+    and the headers, title and first note are relabelled.
+    """
+    regrouped = patients.copy()
+    has_final = pd.to_numeric(regrouped["has_final_wai"], errors="coerce").fillna(0).eq(1)
+    regrouped["outcome_group"] = np.where(has_final, "good", "poor")
+    table = table_2(regrouped, rows, min_cell, alpha)
+    n_with, n_without = int(has_final.sum()), int((~has_final).sum())
+    title = "Baseline characteristics for MBT patients with and without the final WAI assessment."
+    first_note = (
+        "Notes: Descriptive data with mean values, standard deviations (SD), and valid per cent (%). All patients "
+        f"(N = {count_cell(n_with + n_without, min_cell)}), grouped by whether they have the final WAI."
+    )
+
+    def relabel(name: str) -> str:
+        for old, new in (
+            ("Good outcome", WITH),
+            ("Poor outcome", WITHOUT),
+            ("Good ", WITH + " "),
+            ("Poor ", WITHOUT + " "),
+        ):
+            if name.startswith(old):
+                return new + name[len(old) :]
+        return name
+
+    def convert(layout: TableLayout, full: bool) -> TableLayout:
+        frame = layout.frame.rename(columns=relabel)
+        suffix = f" With n = {count_cell(n_with, min_cell)}, without n = {count_cell(n_without, min_cell)}."
+        return dataclasses.replace(
+            layout,
+            table_id="table_missing_final_wai",
+            number="M2",
+            title=title + (suffix if full else ""),
+            frame=frame,
+            notes=(first_note, *layout.notes[1:]),
+        )
+
+    return TableFrame("table_missing_final_wai", convert(table.paper, False), convert(table.full, True))
+
+
+# --------------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------------
+
+
+def outcome_observations(outcomes_long: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Patients with a value of each outcome measure at each nominal wave."""
+    rows = outcomes_long.dropna(subset=["value"])
+    counts = rows.groupby(["measure", "wave"])["patient_id"].nunique()
+    record: dict[str, dict[str, int]] = {}
+    for (measure, wave), count in counts.items():
+        key = str(int(wave)) if float(wave).is_integer() else str(wave)
+        record.setdefault(str(measure), {})[key] = int(count)
+    return record
+
+
+def write_missing_data(
+    patients: pd.DataFrame,
+    wai_long: pd.DataFrame,
+    outcomes_long: pd.DataFrame,
+    out_dir: str | Path,
+    min_cell: int,
+    rows: Sequence[Any] | None = None,
+) -> list[Path]:
+    """``summary.json`` (summary, MCAR test on the WAI total by wave, outcome observations per wave) and
+    ``table_missing_data{,_full}.{csv,md,html,tex}``; with ``rows`` (Table II rows) also
+    ``table_missing_final_wai{,_full}.*``.
+
+    summary.json holds unsuppressed counts (an internal record); the tables are disclosure-controlled.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = missing_summary(patients, wai_long)
+    record = {
+        "summary": summary,
+        "mcar_wai_total_by_wave": little_mcar_test(wave_matrix(wai_long, "total")),
+        "outcome_patients_by_wave": outcome_observations(outcomes_long),
+        "min_cell": int(min_cell),
+    }
+    json_path = out / "summary.json"
+    write_json(_jsonable(record), json_path)
+    written = [json_path, *write_table(missing_summary_table(summary, min_cell), out / "table_missing_data")]
+    if rows is not None:
+        comparison = compare_with_and_without_final(patients, rows, min_cell)
+        written += write_table(comparison, out / "table_missing_final_wai")
+    return written

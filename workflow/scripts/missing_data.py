@@ -1,0 +1,22 @@
+"""Snakemake adapter: missing-data description and Little's MCAR test (rule missing_data)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+from pathlib import Path
+
+from alliance.descriptives import load_table_rows
+from alliance.logs import step_logger
+from alliance.missing_data import write_missing_data
+from alliance.pipeline import read_clean
+
+log = step_logger("missing_data", snakemake.log[0])
+patients, wai_long, outcomes_long = read_clean(snakemake.input)
+written = write_missing_data(
+    patients,
+    wai_long,
+    outcomes_long,
+    Path(snakemake.output.summary).parent,
+    min_cell=snakemake.params.min_cell,
+    rows=load_table_rows(snakemake.input.rows),
+)
+log.info(f"wrote {len(written)} files")
