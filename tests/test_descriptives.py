@@ -345,17 +345,9 @@ def test_formats_are_valid(patients, layout):
 
 def test_on_a_clean_cohort_from_the_pipeline(tmp_path):
     """The real clean patients table (synthetic exports -> validation -> derivation) goes through."""
-    from alliance.pipeline import clean_validated, validate_directory
-    from alliance.synthetic import load_parameters, simulate_cohort, write_exports
+    from synthetic_cohorts import synthetic_cohort
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    settings = config["cohorts"]["synthetic"]["simulate"]
-    cohort = simulate_cohort(
-        settings["seed"], settings["n_patients"], load_parameters(ROOT / "config" / "synthetic.yaml"), INSTRUMENTS
-    )
-    write_exports(cohort, tmp_path / "exports")
-    validated = validate_directory(tmp_path / "exports", INSTRUMENTS)
-    clean = clean_validated(validated.tables, INSTRUMENTS, config["analysis"]).patients
+    clean = synthetic_cohort()[2].patients
     written = write_descriptive_tables(clean, INSTRUMENTS, ROWS, tmp_path / "tables", 5)
     assert all(p.stat().st_size > 0 for p in written)
     table = table_2(clean, ROWS, 5)

@@ -244,23 +244,13 @@ def test_saved_files_are_byte_identical(records: dict, data: tuple, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory) -> tuple[dict, pd.DataFrame, pd.DataFrame, Path]:
-    import yaml
-    from alliance.instruments import load_instruments
     from alliance.model_runs import run_model
     from alliance.models import load_catalogue
-    from alliance.pipeline import clean_validated, validate_directory, write_json
-    from alliance.synthetic import load_parameters, simulate_cohort, write_exports
+    from alliance.pipeline import write_json
+    from synthetic_cohorts import ROOT as root
+    from synthetic_cohorts import synthetic_cohort
 
-    root = Path(__file__).resolve().parents[1]
-    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    instruments = load_instruments(root / "config" / "instruments.yaml")
-    settings = config["cohorts"]["synthetic"]["simulate"]
-    cohort = simulate_cohort(
-        settings["seed"], settings["n_patients"], load_parameters(root / "config" / "synthetic.yaml"), instruments
-    )
-    exports = tmp_path_factory.mktemp("exports")
-    write_exports(cohort, exports)
-    clean = clean_validated(validate_directory(exports, instruments).tables, instruments, config["analysis"])
+    clean = synthetic_cohort()[2]
     catalogue = load_catalogue(root / "config" / "models.yaml")
     fits = tmp_path_factory.mktemp("fits")
     needed = [

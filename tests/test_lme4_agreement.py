@@ -34,9 +34,8 @@ import pytest
 import yaml
 from alliance.instruments import load_instruments
 from alliance.models import GrowthData, fit_growth, load_catalogue, model_data
-from alliance.pipeline import clean_validated, validate_directory
-from alliance.synthetic import load_parameters, simulate_cohort, write_exports
 from lme4_reference import fit_in_r, r_available
+from synthetic_cohorts import synthetic_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -114,13 +113,9 @@ def report(problems: list[str]) -> None:
 
 
 def clean_cohort(seed: int, directory: Path):
-    cohort = simulate_cohort(
-        seed, SIMULATE["n_patients"], load_parameters(ROOT / "config" / "synthetic.yaml"), INSTRUMENTS
-    )
-    write_exports(cohort, directory)
-    validated = validate_directory(directory, INSTRUMENTS)
+    _, validated, clean = synthetic_cohort(seed, SIMULATE["n_patients"])
     assert validated.problems == []
-    return clean_validated(validated.tables, INSTRUMENTS, CONFIG["analysis"])
+    return clean
 
 
 def sleepstudy_data() -> GrowthData:

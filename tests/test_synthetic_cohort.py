@@ -15,8 +15,7 @@ import pytest
 import yaml
 from alliance.derive import DAYS_PER_MONTH
 from alliance.instruments import load_instruments
-from alliance.pipeline import clean_validated, validate_directory
-from alliance.synthetic import load_parameters, simulate_cohort, write_exports
+from synthetic_cohorts import synthetic_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -25,16 +24,8 @@ INSTRUMENTS = load_instruments(ROOT / "config" / "instruments.yaml")
 
 
 @pytest.fixture(scope="module")
-def default_cohort(tmp_path_factory):
-    settings = CONFIG["cohorts"]["synthetic"]["simulate"]
-    cohort = simulate_cohort(
-        settings["seed"], settings["n_patients"], load_parameters(ROOT / "config" / "synthetic.yaml"), INSTRUMENTS
-    )
-    directory = tmp_path_factory.mktemp("synthetic_exports")
-    write_exports(cohort, directory)
-    validated = validate_directory(directory, INSTRUMENTS)
-    clean = clean_validated(validated.tables, INSTRUMENTS, CONFIG["analysis"])
-    return cohort, validated, clean
+def default_cohort():
+    return synthetic_cohort()
 
 
 def test_synthetic_exports_pass_validation(default_cohort):
