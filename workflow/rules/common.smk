@@ -120,7 +120,15 @@ def cohort_outputs(wildcards):
         for figure in ("figure_1", "figure_2")
         for ext in ("png", "svg", "pdf")
     ]
-    missing = [f"results/{cohort}/missing_data/summary.json" for cohort in COHORTS]
+    missing = [
+        f"results/{cohort}/missing_data/{name}"
+        for cohort in COHORTS
+        for name in (
+            "summary.json",
+            "missing_pattern_map.png",
+            "missing_retention.png",
+        )
+    ]
     return clean + models + tables + descriptive + figures + missing
 
 

@@ -37,3 +37,36 @@ rule missing_data:
         min_cell=min_cell,
     script:
         "../scripts/missing_data.py"
+
+
+rule missing_data_figures:
+    input:
+        patients="results/{cohort}/clean/patients.csv",
+        wai_long="results/{cohort}/clean/wai_long.csv",
+    output:
+        pattern_map=report(
+            "results/{cohort}/missing_data/missing_pattern_map.png",
+            caption="../report/missing_pattern_map.rst",
+            category="Missing data",
+            labels={"figure": "Assessment patterns", "cohort": "{cohort}"},
+        ),
+        retention=report(
+            "results/{cohort}/missing_data/missing_retention.png",
+            caption="../report/missing_retention.rst",
+            category="Missing data",
+            labels={"figure": "Patients assessed per wave", "cohort": "{cohort}"},
+        ),
+        other=expand(
+            "results/{{cohort}}/missing_data/{figure}.{ext}",
+            figure=("missing_pattern_map", "missing_retention"),
+            ext=("svg", "pdf"),
+        ),
+    log:
+        "logs/{cohort}/missing_data_figures.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        min_cell=min_cell,
+        waves=config["analysis"]["schedule"]["wai_months"],
+    script:
+        "../scripts/missing_data_figures.py"

@@ -1,0 +1,151 @@
+"""Missing-data pattern figures: which WAI assessments exist per patient and nominal wave, by outcome subgroup.
+
+* :func:`pattern_map`: a patient x wave map (black = a scored administration at that wave, white = none), one
+  panel per outcome subgroup (good, poor; unclassified patients are omitted and a note says how many). Rows are
+  sorted by the number of assessments (most first), then by the binary pattern read from the first wave on
+  (present before absent), so equal patterns form blocks. No patient identifier is drawn.
+* :func:`retention_curve`: the share (%) of each subgroup's patients with an assessment at each wave.
+
+Disclosure control: a subgroup with fewer than ``min_cell`` patients gets no map (the panel says ``< N
+patients``) and no line; a retention point whose numerator is 1..min_cell-1 is not drawn (NaN in the line).
+
+Both functions are pure (no pyplot state; style in a local ``rc_context``) and return the Figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+from alliance.figures import CM, STYLE, save_figure
+from alliance.missing_data import administered
+
+GROUPS = (("good", "Good outcome", "-", True), ("poor", "Poor outcome", "--", False))
+
+
+def presence_matrix(wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int]) -> pd.DataFrame:
+    """Patients (all of ``patients``) x ``waves``: 1 where the patient has a scored administration, else 0."""
+    rows = administered(wai_long)
+    rows = rows[rows["wave"].isin(list(waves))]
+    present = pd.crosstab(rows["patient_id"], rows["wave"]).gt(0).astype(int)
+    present = present.reindex(index=patients["patient_id"].unique(), columns=list(waves), fill_value=0)
+    present = present.fillna(0).astype(int)
+    present.columns = [int(w) for w in waves]
+    return present
+
+
+def sort_patterns(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Rows by number of assessments (descending), then pattern from the first wave on (present first)."""
+    keys = [(-int(row.sum()), tuple(-int(v) for v in row)) for row in matrix.to_numpy()]
+    order = sorted(range(len(keys)), key=lambda i: keys[i])
+    return matrix.iloc[order]
+
+
+def _groups(patients: pd.DataFrame) -> tuple[dict[str, pd.Series], int]:
+    outcome = patients["outcome_group"].fillna("").astype(str)
+    members = {key: patients.loc[outcome == key, "patient_id"] for key, *_ in GROUPS}
+    unclassified = int((~outcome.isin([key for key, *_ in GROUPS])).sum())
+    return members, unclassified
+
+
+def pattern_map(wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int], min_cell: int = 5) -> Figure:
+    """Patient x wave presence map, one panel per outcome subgroup (see module docstring)."""
+    present = presence_matrix(wai_long, patients, waves)
+    members, unclassified = _groups(patients)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(16 * CM, 12 * CM), layout=ConstrainedLayoutEngine(rect=(0, 0.04, 1, 0.96)))
+        axes = fig.subplots(1, len(GROUPS), squeeze=False)[0]
+        for ax, (key, label, *_) in zip(axes, GROUPS, strict=True):
+            ids = members[key]
+            ax.set_title(f"{label} (n = {len(ids)})" if len(ids) >= min_cell else label)
+            ax.set_xticks(range(len(waves)), [str(w) for w in waves])
+            ax.set_xlabel("Nominal wave (months)")
+            ax.set_yticks([])
+            if len(ids) < min_cell:
+                ax.set_xlim(-0.5, len(waves) - 0.5)
+                ax.text(0.5, 0.5, f"< {min_cell} patients", transform=ax.transAxes, ha="center", va="center")
+                continue
+            matrix = sort_patterns(present.loc[ids.to_numpy()]).to_numpy(dtype=float)
+            ax.imshow(matrix, cmap="gray_r", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+            ax.set_ylabel("Patients (sorted by pattern)")
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(True)
+        note = "Black = WAI assessment present, white = absent."
+        if unclassified:
+            note += f" {unclassified} patient(s) without outcome classification omitted."
+        fig.text(0.01, 0.0, note, fontsize=7, ha="left", va="bottom")
+    return fig
+
+
+def retention_table(
+    wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int], min_cell: int = 5
+) -> pd.DataFrame:
+    """Per subgroup and wave: n patients, n with an assessment, share (%), NaN where suppressed."""
+    present = presence_matrix(wai_long, patients, waves)
+    members, _ = _groups(patients)
+    rows = []
+    for key, *_ in GROUPS:
+        ids = members[key].to_numpy()
+        n = len(ids)
+        for wave in waves:
+            count = int(present.loc[ids, int(wave)].sum()) if n else 0
+            suppressed = n < min_cell or 0 < count < min_cell
+            share = math.nan if suppressed or n == 0 else 100.0 * count / n
+            rows.append({"group": key, "wave": int(wave), "n": n, "count": count, "share": share})
+    return pd.DataFrame(rows)
+
+
+def retention_curve(wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int], min_cell: int = 5) -> Figure:
+    """Share of each subgroup's patients with an assessment at each wave (see module docstring)."""
+    table = retention_table(wai_long, patients, waves, min_cell)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(12 * CM, 8 * CM), layout="constrained")
+        ax = fig.subplots()
+        for key, label, linestyle, filled in GROUPS:
+            part = table[table["group"] == key]
+            n = int(part["n"].iloc[0]) if len(part) else 0
+            shown = f"n = {n}" if n >= min_cell else f"< {min_cell} patients"
+            ax.plot(
+                part["wave"].to_numpy(dtype=float),
+                part["share"].to_numpy(dtype=float),
+                linestyle=linestyle,
+                marker="o",
+                color="0.0",
+                markerfacecolor="0.0" if filled else "white",
+                label=f"{label} ({shown})",
+                clip_on=False,
+            )
+        ax.set_xticks(list(waves), [str(w) for w in waves])
+        ax.set_xlabel("Nominal wave (months)")
+        ax.set_ylabel("Patients with WAI assessment (%)")
+        ax.set_ylim(0, 105)
+        ax.legend(frameon=False, loc="lower left")
+        note = f"Points resting on 1-{min_cell - 1} patients are not drawn." if min_cell > 1 else ""
+        ax.set_title(note, fontsize=7, loc="left")
+    return fig
+
+
+def write_pattern_figures(
+    wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int], out_dir: Path, min_cell: int = 5
+) -> list[Path]:
+    """Save ``missing_pattern_map.{png,svg,pdf}`` and ``missing_retention.{png,svg,pdf}`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    written = save_figure(pattern_map(wai_long, patients, waves, min_cell), out_dir / "missing_pattern_map")
+    written += save_figure(retention_curve(wai_long, patients, waves, min_cell), out_dir / "missing_retention")
+    return written
+
+
+__all__ = [
+    "pattern_map",
+    "presence_matrix",
+    "retention_curve",
+    "retention_table",
+    "sort_patterns",
+    "write_pattern_figures",
+]
