@@ -29,6 +29,7 @@ PERSONALITY_DISORDERS = (
 )
 SYMPTOM_DISORDERS = ("mood", "anxiety", "ptsd", "ocd", "adhd", "eating", "substance", "other_symptom")
 GENDERS = ("female", "male", "other")
+DAYS_PER_MONTH = 30.4375  # "Time": months since admission = days / 30.4375
 TERMINATIONS = ("planned", "dropout_early", "dropout_late", "advised", "referred", "ongoing")
 
 

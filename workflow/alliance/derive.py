@@ -12,11 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from alliance.contract import PERSONALITY_DISORDERS, SYMPTOM_DISORDERS
+from alliance.contract import DAYS_PER_MONTH, PERSONALITY_DISORDERS, SYMPTOM_DISORDERS
 from alliance.instruments import Instruments
 from alliance.scoring import eq5d_index, score_item_scale, score_wai
-
-DAYS_PER_MONTH = 30.4375  # export-format.md: months = days / 30.4375
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,11 @@ def nearest_to_anchor(
     best = candidates.sort_values(["patient_id", "_distance", "date"], ascending=[True, True, False], kind="stable")
     best = best.drop_duplicates("patient_id", keep="first").set_index("patient_id")
     return best[list(columns)]
+
+
+def administered(wai: pd.DataFrame, subscales: Sequence[str]) -> pd.DataFrame:
+    """WAI administrations that count: at least one subscale scored (an empty form does not)."""
+    return wai.dropna(subset=list(subscales), how="all")
 
 
 def wai_version_group(wai: pd.DataFrame, instruments: Instruments, patient_ids: pd.Index) -> pd.Series:
@@ -233,10 +236,10 @@ def build_patients(
 
     # An administration counts (for n_wai, the version group and the final WAI) when at least one
     # subscale could be scored; an empty form stays in wai_long, with no scores.
-    administered = scored_wai.dropna(subset=list(instruments.wai.subscales), how="all")
-    patients["wai_version_group"] = wai_version_group(administered, instruments, ids)
-    patients["n_wai"] = administered.groupby("patient_id").size().reindex(ids).fillna(0).astype("int64")
-    final_wai = nearest_to_anchor(administered, discharge.dropna(), settings.final_wai_window_days, ["version"])
+    administered_wai = administered(scored_wai, instruments.wai.subscales)
+    patients["wai_version_group"] = wai_version_group(administered_wai, instruments, ids)
+    patients["n_wai"] = administered_wai.groupby("patient_id").size().reindex(ids).fillna(0).astype("int64")
+    final_wai = nearest_to_anchor(administered_wai, discharge.dropna(), settings.final_wai_window_days, ["version"])
     patients["has_final_wai"] = ids.isin(final_wai.index).astype("int64")
     return patients.reset_index()
 

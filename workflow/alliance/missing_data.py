@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from alliance import derive
 from alliance.descriptives import count_cell, disclosure_note, is_small, pct_cell, small_text, table_2
 from alliance.pipeline import write_json
 from alliance.tables import Align, TableFrame, TableLayout, format_fixed, format_integer, write_table
@@ -70,8 +71,7 @@ def _pct(count: int, n: int) -> float:
 
 def administered(wai_long: pd.DataFrame) -> pd.DataFrame:
     """WAI rows with at least one scored subscale (as ``n_wai`` counts them in derive)."""
-    subscales = [s for s in SUBSCALES if s in wai_long.columns] or ["total"]
-    return wai_long.dropna(subset=subscales, how="all")
+    return derive.administered(wai_long, [s for s in SUBSCALES if s in wai_long.columns] or ["total"])
 
 
 def group_members(patients: pd.DataFrame, column: str, value: str) -> pd.DataFrame:

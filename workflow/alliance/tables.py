@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from alliance import models
+
 Layout = Literal["paper", "full"]
 Align = Literal["l", "r"]
 
@@ -308,7 +310,7 @@ def describe_condition(condition: Any) -> str:
     if not condition:
         return ""
     if isinstance(condition, Mapping):
-        return ",".join(f"{column}={value}" for column, value in condition.items())
+        return models.describe_condition(condition)
     return _text(condition)
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from alliance.contract import ColumnSpec, FileSpec
+from alliance.contract import DAYS_PER_MONTH, ColumnSpec, FileSpec
 from alliance.exports import LINE, RawExport
 from alliance.instruments import Instruments
 from alliance.problems import Problem
@@ -189,7 +189,7 @@ def _check_patients(checked: _Checked) -> None:
         "inconsistent termination",
         "treatment has ended (termination is not 'ongoing') but discharge_date is empty",
     )
-    months = (discharge - admission).dt.days / 30.4375
+    months = (discharge - admission).dt.days / DAYS_PER_MONTH
     late = termination.eq("dropout_early").fillna(False) & (months >= EARLY_DROPOUT_MONTHS).fillna(False)
     checked.flag(
         late,
