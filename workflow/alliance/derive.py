@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from alliance.contract import DAYS_PER_MONTH, PERSONALITY_DISORDERS, SYMPTOM_DISORDERS
-from alliance.instruments import Instruments
+from alliance.instruments import COMMON_ITEMS_SUFFIX, Instruments
 from alliance.scoring import eq5d_index, score_item_scale, score_wai
 
 
@@ -101,8 +101,10 @@ def _group_by_cutoff(score: pd.Series, threshold: float, good_when_below: bool) 
 def build_wai_long(scored_wai: pd.DataFrame, admission: pd.Series, settings: AnalysisSettings) -> pd.DataFrame:
     time = months_since_admission(scored_wai["date"], scored_wai["patient_id"].map(admission))
     long = scored_wai.assign(time_months=time, wave=nearest_wave(time, settings.wai_waves))
+    # Common-items scores (instruments.yaml wai.common_items) follow the contract's columns.
+    common = [f"{s}{COMMON_ITEMS_SUFFIX}" for s in ("goals", "bonds", "tasks") if f"{s}{COMMON_ITEMS_SUFFIX}" in long]
     return long.sort_values(["patient_id", "time_months", "version"], kind="stable").reset_index(drop=True)[
-        WAI_LONG_COLUMNS
+        WAI_LONG_COLUMNS + common
     ]
 
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import yaml
 
+# Columns of wai_long re-scored from the common items only: ``<subscale>_common``.
+COMMON_ITEMS_SUFFIX = "_common"
+
 
 @dataclass(frozen=True)
 class WaiVersion:
@@ -37,6 +40,10 @@ class Wai:
     subscales: tuple[str, ...]
     total: str
     versions: Mapping[str, WaiVersion]
+    # Items worded identically in every version, per subscale, for the common-items sensitivity
+    # analysis (subscales re-scored from these only); empty when not configured.
+    common_items: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    common_min_answered: int = 0
 
     def item_column(self, item_number: int) -> str:
         return self.item_columns[item_number - 1]
@@ -139,6 +146,32 @@ def _item_scale(spec: Mapping[str, Any]) -> ItemScale:
     )
 
 
+def _check_common_items(
+    common_items: Mapping[str, tuple[int, ...]], versions: Mapping[str, WaiVersion], subscale_names: tuple[str, ...]
+) -> None:
+    """A common item must score the same subscale, in the same direction, with the same wording, in every
+    version: otherwise re-scoring from it would not remove the difference between the forms."""
+    if not common_items:
+        return
+    if set(common_items) != set(subscale_names):
+        raise InstrumentConfigError(f"wai.common_items: give items for every subscale {list(subscale_names)}")
+    for subscale, items in common_items.items():
+        if not items:
+            raise InstrumentConfigError(f"wai.common_items: subscale {subscale} has no items")
+        for item in items:
+            for version in versions.values():
+                if item not in version.subscales[subscale]:
+                    raise InstrumentConfigError(
+                        f"wai.common_items: item {item} is not a {subscale} item of {version.name}"
+                    )
+            reversed_in = {item in v.reversed_items for v in versions.values()}
+            wordings = {v.wording[item] for v in versions.values() if item in v.wording}
+            if len(reversed_in) > 1 or len(wordings) > 1:
+                raise InstrumentConfigError(
+                    f"wai.common_items: item {item} ({subscale}) is worded or keyed differently between versions"
+                )
+
+
 def instruments_from_mapping(spec: Mapping[str, Any]) -> Instruments:
     wai_spec = spec["wai"]
     item_columns = tuple(wai_spec["item_columns"])
@@ -149,6 +182,12 @@ def instruments_from_mapping(spec: Mapping[str, Any]) -> Instruments:
     labels = [v.group_label for v in versions.values()]
     if len(labels) != len(set(labels)):
         raise InstrumentConfigError("WAI versions need distinct group_label values")
+    common_spec = wai_spec.get("common_items") or {}
+    common_items = {s: tuple(int(i) for i in items) for s, items in common_spec.get("subscales", {}).items()}
+    _check_common_items(common_items, versions, subscale_names)
+    common_min = int(common_spec.get("min_answered", max((len(i) for i in common_items.values()), default=0)))
+    if common_items and not 1 <= common_min <= min(len(i) for i in common_items.values()):
+        raise InstrumentConfigError("wai.common_items.min_answered must be between 1 and the items per subscale")
     eq = spec["eq5d"]
     return Instruments(
         wai=Wai(
@@ -157,6 +196,8 @@ def instruments_from_mapping(spec: Mapping[str, Any]) -> Instruments:
             subscales=subscale_names,
             total=str(wai_spec.get("total", "mean_of_subscales")),
             versions=versions,
+            common_items=common_items,
+            common_min_answered=common_min,
         ),
         gaf=Gaf(
             file=spec["gaf"]["file"],

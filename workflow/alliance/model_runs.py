@@ -37,6 +37,9 @@ FITS_COLUMNS = [
 ESTIMATES_COLUMNS = ["model_id", "term", "estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"]
 VARIANCE_COLUMNS = ["model_id", "component", "estimate", "std_error", "statistic", "p_value"]
 LRT_COLUMNS = ["model_id", "versus_model_id", "n_patients", "chi2", "df", "p_value"]
+PATTERN_AVERAGED_COLUMNS = [
+    "model_id", "effect", "group", "estimate", "std_error", "statistic", "p_value", "n_patients",
+]  # fmt: skip
 
 
 def _finite(value: float) -> float | None:
@@ -115,7 +118,7 @@ def run_model(
         "predictor": spec.predictor_term,
         "moderator": describe_condition(spec.moderator),
         "subset": describe_condition(spec.subset),
-        "controls": ",".join(spec.controls),
+        "controls": spec.controls_text,
         "reference_model_id": spec.reference,
         "fit": _fit_or_failure(data, settings.method, settings.engine, settings.optimizers),
     }
@@ -131,7 +134,73 @@ def run_model(
         means = _fit_or_failure(means_data, settings.method, settings.engine, settings.optimizers)
         record["means_fit"] = {k: means.get(k) for k in ("loglik", "aic", "n_parameters", "failed") if k in means}
         record["lrt_means"] = _lrt(record["fit"], means)
+    if "failed" not in record["fit"]:
+        record["pattern_averaged"] = pattern_averaged(spec, data, record["fit"])
     return record
+
+
+def pattern_averaged(spec: ModelSpec, data: GrowthData, fit: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Pattern-averaged intercept and slope (Hedeker & Gibbons, 1997) of a model with centred controls.
+
+    With a missing-data pattern variable c (e.g. the number of assessments, centred) in the model, the
+    intercept or slope of a group is averaged over the group's patterns: b_0 + b_pred * pred + b_c * mean_g(c)
+    (the ``time:`` terms for the slope). Its delta-method variance adds to w' Cov(b) w the uncertainty of
+    the group's pattern mean, b_c^2 Var(c) / n_g. Groups: all patients and, for a 0/1 predictor, each
+    level and their difference. Empty when the model has no centred patient-level control.
+    """
+    centred = [c.name for c in spec.controls if c.centre and c.with_time and c.name in data.terms]
+    if not centred:
+        return []
+    terms = list(fit["fixed_covariance"]["terms"])
+    beta = np.array([row["estimate"] for row in fit["fixed"]], float)
+    cov = np.array(fit["fixed_covariance"]["matrix"], float)
+    per_patient = data.frame.groupby("patient_id", sort=True).first()
+    predictor = spec.predictor_term
+    groups: dict[str, pd.Series] = {"all": pd.Series(True, index=per_patient.index)}
+    if predictor is not None and predictor in per_patient and set(per_patient[predictor].unique()) <= {0.0, 1.0}:
+        for level in (0, 1):
+            groups[f"{predictor}={level}"] = per_patient[predictor].eq(level)
+
+    def weights(members: pd.Series, effect: str) -> tuple[np.ndarray, np.ndarray]:
+        """Weights on beta, and the pattern means' covariance scaled into beta's units."""
+        prefix = "time:" if effect == "slope" else ""
+        w = np.zeros(len(terms))
+        w[terms.index("time" if effect == "slope" else "Intercept")] = 1.0
+        rows = per_patient[members]
+        for column in terms:
+            name = column[len(prefix) :] if column.startswith(prefix) else None
+            if name is None or (effect == "intercept" and ":" in column) or name in ("Intercept", "time"):
+                continue
+            if name == predictor or name in centred:
+                w[terms.index(column)] = float(rows[name].mean())
+        b_c = np.array([beta[terms.index(f"{prefix}{name}")] for name in centred])
+        c_cov = np.atleast_2d(np.cov(rows[centred].to_numpy(float), rowvar=False, ddof=1)) / max(len(rows), 1)
+        return w, np.array([[float(b_c @ c_cov @ b_c)]])
+
+    out = []
+    for effect in ("intercept", "slope"):
+        parts = {name: weights(members, effect) for name, members in groups.items() if members.any()}
+        if len(parts) == 3:
+            (w0, v0), (w1, v1) = parts[f"{predictor}=0"], parts[f"{predictor}=1"]
+            parts[f"{predictor}=1 - {predictor}=0"] = (w1 - w0, v0 + v1)
+        for group, (w, pattern_variance) in parts.items():
+            members = groups.get(group)
+            estimate = float(w @ beta)
+            variance = float(w @ cov @ w + pattern_variance[0, 0])
+            se = float(np.sqrt(variance)) if variance > 0 else float("nan")
+            z = estimate / se if se > 0 else float("nan")
+            out.append(
+                {
+                    "effect": effect,
+                    "group": group,
+                    "estimate": estimate,
+                    "std_error": se,
+                    "statistic": z,
+                    "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else None,
+                    "n_patients": int(members.sum()) if members is not None else len(per_patient),
+                }
+            )
+    return out
 
 
 def _explained(reference: Mapping[str, Any] | None, fit: Mapping[str, Any], key: str) -> float | None:
@@ -146,7 +215,7 @@ def _explained(reference: Mapping[str, Any] | None, fit: Mapping[str, Any], key:
 
 def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
     """Model records -> fits, estimates, variance_components and likelihood_ratio_tests tables."""
-    fits, estimates, variances, lrts = [], [], [], []
+    fits, estimates, variances, lrts, averaged = [], [], [], [], []
     for record in records:
         fit = record["fit"]
         failed = "failed" in fit
@@ -181,6 +250,7 @@ def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
         if failed:
             continue
         estimates += [{"model_id": record["model_id"], **row} for row in fit["fixed"]]
+        averaged += [{"model_id": record["model_id"], **row} for row in record.get("pattern_averaged", [])]
         variances += [{"model_id": record["model_id"], **row} for row in fit["variance"]]
         for key, versus in (
             ("lrt_reference", record["reference_model_id"]),
@@ -196,4 +266,5 @@ def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
         "estimates": pd.DataFrame(estimates, columns=ESTIMATES_COLUMNS),
         "variance_components": pd.DataFrame(variances, columns=VARIANCE_COLUMNS),
         "likelihood_ratio_tests": pd.DataFrame(lrts, columns=LRT_COLUMNS),
+        "pattern_averaged": pd.DataFrame(averaged, columns=PATTERN_AVERAGED_COLUMNS),
     }

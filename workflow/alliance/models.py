@@ -17,8 +17,8 @@ written in per-patient sufficient statistics (linear in patients):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,14 +27,64 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from alliance.instruments import COMMON_ITEMS_SUFFIX
+
 WAI_OUTCOMES = ("goals", "bonds", "tasks")
+# Subscales re-scored from the items worded identically in every WAI version (instruments.yaml
+# wai.common_items), for the common-items sensitivity analysis; columns of wai_long.
+WAI_COMMON_OUTCOMES = tuple(f"{name}{COMMON_ITEMS_SUFFIX}" for name in WAI_OUTCOMES)
 CLINICAL_OUTCOMES = ("gaf", "wsas", "bsi")
+ALL_OUTCOMES = WAI_OUTCOMES + WAI_COMMON_OUTCOMES + CLINICAL_OUTCOMES
 VARIANCE_COMPONENTS = ("intercept", "covariance", "slope", "residual")
 
 
 # --------------------------------------------------------------------------------------------------
 # The catalogue
 # --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """A covariate entered beside the predictor: a column of patients.csv (patient level) or of the
+    outcome's long data (observation level, e.g. the WAI version used at each administration).
+
+    A numeric column enters as itself (``centre``: minus its mean over the model's patients, named
+    ``<column>_centred``); a text column as one 0/1 indicator per level other than ``reference``
+    (named ``<column>[<level>]``). Each term also enters x time unless ``with_time`` is false.
+    """
+
+    column: str
+    centre: bool = False
+    with_time: bool = True
+    reference: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}_centred" if self.centre else self.column
+
+    def describe(self) -> str:
+        text = self.name
+        if self.reference is not None:
+            text += f"[ref={self.reference}]"
+        return text + ("" if self.with_time else "[no time]")
+
+
+def control_from_entry(entry: Any) -> ControlSpec:
+    """``column`` or ``{column, centre, with_time, reference}`` of the catalogue."""
+    if isinstance(entry, str):
+        return ControlSpec(entry)
+    if isinstance(entry, Mapping) and "column" in entry:
+        unknown = set(entry) - {"column", "centre", "with_time", "reference"}
+        if unknown:
+            raise CatalogueError(f"control {entry}: unknown keys {sorted(unknown)}")
+        reference = entry.get("reference")
+        return ControlSpec(
+            column=str(entry["column"]),
+            centre=bool(entry.get("centre", False)),
+            with_time=bool(entry.get("with_time", True)),
+            reference=None if reference is None else str(reference),
+        )
+    raise CatalogueError(f"a control is a column name or a mapping with 'column', not {entry!r}")
 
 
 @dataclass(frozen=True)
@@ -45,10 +95,17 @@ class ModelSpec:
     predictor: str | None = None
     moderator: Mapping[str, Any] | None = None
     subset: Mapping[str, Any] | None = None
-    controls: tuple[str, ...] = ()
+    controls: tuple[ControlSpec, ...] = ()
     reference: str | None = None
     table: str | None = None
     label: str | None = None
+    # Set on the models the robustness analysis generates: the catalogue model it varies, and how.
+    base: str | None = None
+    variant: str | None = None
+
+    @property
+    def controls_text(self) -> str:
+        return ",".join(control.describe() for control in self.controls)
 
     @property
     def predictor_term(self) -> str | None:
@@ -69,9 +126,51 @@ class CatalogueSettings:
 
 
 @dataclass(frozen=True)
+class RobustnessVariant:
+    """One way of re-estimating a finding: added controls, common-items outcomes, or another predictor."""
+
+    id: str
+    label: str
+    controls: tuple[ControlSpec, ...] = ()
+    common_items: bool = False
+    replace_predictor: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_baseline(self) -> bool:
+        return not (self.controls or self.common_items or self.replace_predictor)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A main finding: the intercept or slope effect of one catalogue model's predictor."""
+
+    id: str
+    label: str
+    model: str
+    effect: str  # intercept | slope
+    direction: str  # negative | positive
+
+    def term(self, spec: ModelSpec) -> str:
+        predictor = str(spec.predictor_term)
+        return predictor if self.effect == "intercept" else f"time:{predictor}"
+
+
+@dataclass(frozen=True)
+class Robustness:
+    findings: tuple[Finding, ...] = ()
+    variants: tuple[RobustnessVariant, ...] = ()
+    # Models with a centred control whose pattern-averaged slopes are reported (Hedeker & Gibbons).
+    pattern_mixture_variant: str | None = None
+    version_variants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Catalogue:
     settings: CatalogueSettings
     models: tuple[ModelSpec, ...]
+    robustness: Robustness = field(default_factory=Robustness)
+    # (catalogue model id, variant id) -> id of the model fitted for it; None: the variant does not apply.
+    variant_models: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
 
     def model(self, model_id: str) -> ModelSpec:
         for spec in self.models:
@@ -109,12 +208,14 @@ def catalogue_from_mapping(spec: Mapping[str, Any]) -> Catalogue:
             predictor=entry.get("predictor"),
             moderator=entry.get("moderator"),
             subset=entry.get("subset"),
-            controls=tuple(entry.get("controls", ())),
+            controls=tuple(control_from_entry(c) for c in entry.get("controls", ())),
             reference=entry.get("reference"),
             table=entry.get("table"),
             label=entry.get("label"),
         )
-        if model.outcome not in WAI_OUTCOMES + CLINICAL_OUTCOMES:
+        if "__" in model.id:
+            raise CatalogueError(f"model {model.id}: '__' is reserved for the robustness analysis' model ids")
+        if model.outcome not in ALL_OUTCOMES:
             raise CatalogueError(f"model {model.id}: unknown outcome '{model.outcome}'")
         if model.kind not in ("growth", "means"):
             raise CatalogueError(f"model {model.id}: kind must be growth or means")
@@ -130,7 +231,142 @@ def catalogue_from_mapping(spec: Mapping[str, Any]) -> Catalogue:
     for model in models:
         if model.reference is not None and model.reference not in ids:
             raise CatalogueError(f"model {model.id}: reference '{model.reference}' is not in the catalogue")
-    return Catalogue(settings, tuple(models))
+    robustness = robustness_from_mapping(spec.get("robustness") or {}, {m.id: m for m in models})
+    generated, variant_models = robustness_models(robustness, models)
+    return Catalogue(settings, tuple(models) + tuple(generated), robustness, variant_models)
+
+
+def robustness_from_mapping(spec: Mapping[str, Any], models: Mapping[str, ModelSpec]) -> Robustness:
+    findings = []
+    for entry in spec.get("findings", ()):
+        finding = Finding(
+            id=str(entry["id"]),
+            label=str(entry.get("label", entry["id"])),
+            model=str(entry["model"]),
+            effect=str(entry.get("effect", "slope")),
+            direction=str(entry.get("direction", "negative")),
+        )
+        if finding.model not in models:
+            raise CatalogueError(f"finding {finding.id}: model '{finding.model}' is not in the catalogue")
+        if models[finding.model].predictor is None:
+            raise CatalogueError(f"finding {finding.id}: model '{finding.model}' has no predictor")
+        if finding.effect not in ("intercept", "slope") or finding.direction not in ("negative", "positive"):
+            raise CatalogueError(f"finding {finding.id}: effect is intercept|slope, direction negative|positive")
+        findings.append(finding)
+    variants = []
+    for entry in spec.get("variants", ()):
+        variant = RobustnessVariant(
+            id=str(entry["id"]),
+            label=str(entry.get("label", entry["id"])),
+            controls=tuple(control_from_entry(c) for c in entry.get("controls", ())),
+            common_items=bool(entry.get("common_items", False)),
+            replace_predictor={str(k): str(v) for k, v in (entry.get("replace_predictor") or {}).items()},
+        )
+        if "__" in variant.id:
+            raise CatalogueError(f"robustness variant {variant.id}: '__' is reserved")
+        variants.append(variant)
+    for kind in ("findings", "variants"):
+        names = [item.id for item in (findings if kind == "findings" else variants)]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise CatalogueError(f"duplicate robustness {kind}: {', '.join(duplicated)}")
+    variant_ids = {v.id for v in variants}
+    pattern = spec.get("pattern_mixture_variant")
+    version = tuple(str(v) for v in spec.get("version_variants", ()))
+    for name in ([pattern] if pattern else []) + list(version):
+        if name not in variant_ids:
+            raise CatalogueError(f"robustness: '{name}' is not one of the variants")
+    if pattern and not any(c.centre for v in variants if v.id == pattern for c in v.controls):
+        raise CatalogueError(f"robustness: pattern_mixture_variant '{pattern}' has no centred control")
+    return Robustness(tuple(findings), tuple(variants), pattern, version)
+
+
+def _model_key(spec: ModelSpec) -> tuple:
+    """What defines a model's fit; two specs with the same key are the same model."""
+
+    def frozen(mapping: Mapping[str, Any] | None) -> tuple:
+        return tuple(sorted((mapping or {}).items()))
+
+    return (spec.outcome, spec.kind, spec.predictor, frozen(spec.moderator), frozen(spec.subset), spec.controls)
+
+
+def apply_variant(spec: ModelSpec, variant: RobustnessVariant) -> ModelSpec | None:
+    """The model re-estimated under a variant; None where the variant does not apply to it."""
+    if variant.is_baseline:
+        return spec
+    predictor = spec.predictor
+    if variant.replace_predictor:
+        if predictor is None or predictor not in variant.replace_predictor:
+            return None
+        predictor = variant.replace_predictor[predictor]
+    outcome = spec.outcome
+    if variant.common_items:
+        if spec.outcome not in WAI_OUTCOMES:
+            return None
+        outcome = f"{spec.outcome}{COMMON_ITEMS_SUFFIX}"
+    return replace(
+        spec,
+        id=f"{spec.id}__{variant.id}",
+        outcome=outcome,
+        predictor=predictor,
+        controls=spec.controls + variant.controls,
+        table=None,
+        label=None,
+        base=spec.id,
+        variant=variant.id,
+    )
+
+
+def robustness_models(
+    robustness: Robustness, models: Sequence[ModelSpec]
+) -> tuple[list[ModelSpec], dict[tuple[str, str], str | None]]:
+    """The models each finding needs under each variant, and their references under the same variant.
+
+    A variant's model is compared with its reference re-estimated under the same variant (so explained
+    variance and the likelihood-ratio test isolate the predictor); a model without a reference that
+    gains controls is compared with itself without them (the control's own test: the paper's "no
+    AIC gain" for the WAI version). A generated model identical to one already in the catalogue is
+    not fitted twice. Returns the new models and, for every (model id, variant id) visited, the id
+    of the model that estimates it (None where the variant does not apply).
+    """
+    by_id = {m.id: m for m in models}
+    by_key = {_model_key(m): m.id for m in models}
+    generated: dict[str, ModelSpec] = {}
+    resolved: dict[tuple[str, str], str | None] = {}
+
+    def resolve(spec: ModelSpec, variant: RobustnessVariant) -> str | None:
+        if (spec.id, variant.id) not in resolved:
+            resolved[spec.id, variant.id] = resolve_new(spec, variant)
+        return resolved[spec.id, variant.id]
+
+    def resolve_new(spec: ModelSpec, variant: RobustnessVariant) -> str | None:
+        varied = apply_variant(spec, variant)
+        if varied is None:
+            return None
+        if varied.id == spec.id:
+            return spec.id
+        reference = None
+        if spec.reference is not None:
+            reference = resolve(by_id[spec.reference], variant) or spec.reference
+        elif variant.controls:
+            reference = spec.id
+        varied = replace(varied, reference=reference)
+        existing = by_key.get(_model_key(varied))
+        if existing is not None and existing in by_id and by_id[existing].reference == reference:
+            return existing
+        if varied.id not in generated:
+            generated[varied.id] = varied
+        return varied.id
+
+    for finding in robustness.findings:
+        for variant in robustness.variants:
+            resolve(by_id[finding.model], variant)
+    return list(generated.values()), resolved
+
+
+def variant_model_id(catalogue: Catalogue, model_id: str, variant_id: str) -> str | None:
+    """The id of ``model_id`` re-estimated under ``variant_id`` (None if the variant does not apply)."""
+    return catalogue.variant_models.get((model_id, variant_id))
 
 
 def load_catalogue(path: str | Path) -> Catalogue:
@@ -172,8 +408,12 @@ class GrowthData:
         covariates: Mapping[str, Sequence[float]] | None = None,
         random_slope: bool = True,
         with_time: bool = True,
+        without_time_interaction: Collection[str] = (),
     ) -> GrowthData:
-        """Intercept (+ time) (+ each covariate and its interaction with time), as in the paper."""
+        """Intercept (+ time) (+ each covariate and its interaction with time), as in the paper.
+
+        Covariates named in ``without_time_interaction`` enter as a main effect only.
+        """
         frame = pd.DataFrame(
             {"patient_id": np.asarray(patient_id), "y": np.asarray(y, float), "time": np.asarray(time, float)}
         )
@@ -183,8 +423,10 @@ class GrowthData:
             terms.append("time")
         for name, values in (covariates or {}).items():
             frame[name] = np.asarray(values, float)
-            frame[f"time:{name}"] = frame[name] * frame["time"]
-            terms += [name, f"time:{name}"]
+            terms.append(name)
+            if name not in without_time_interaction:
+                frame[f"time:{name}"] = frame[name] * frame["time"]
+                terms.append(f"time:{name}")
         frame = frame.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
         return cls(frame[["patient_id", "y", *dict.fromkeys(["time", *terms])]], tuple(terms), random_slope)
 
@@ -199,21 +441,52 @@ def _matches(values: pd.Series, wanted: Any) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").eq(float(wanted))
 
 
-def outcome_long(outcome: str, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame) -> pd.DataFrame:
-    """patient_id, time, y of one outcome; rows with a missing score are not observations."""
-    if outcome in WAI_OUTCOMES:
-        long = wai_long[["patient_id", "time_months", outcome]].rename(columns={outcome: "y"})
+def outcome_long(
+    outcome: str, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame, extra: Sequence[str] = ()
+) -> pd.DataFrame:
+    """patient_id, time, y (and ``extra`` columns of the same rows) of one outcome; rows with a missing
+    score are not observations."""
+    if outcome in WAI_OUTCOMES + WAI_COMMON_OUTCOMES:
+        if outcome not in wai_long.columns:
+            raise ModelDataError(f"wai_long has no column '{outcome}' (is wai.common_items configured?)")
+        long = wai_long[["patient_id", "time_months", outcome, *extra]].rename(columns={outcome: "y"})
     else:
         rows = outcomes_long["measure"].eq(outcome)
-        long = outcomes_long.loc[rows, ["patient_id", "time_months", "value"]].rename(columns={"value": "y"})
+        long = outcomes_long.loc[rows, ["patient_id", "time_months", "value", *extra]].rename(columns={"value": "y"})
     long = long.rename(columns={"time_months": "time"})
     return long.dropna(subset=["y", "time"])
+
+
+class ModelDataError(ValueError):
+    """A model asks for data the clean tables do not have."""
+
+
+def _indicators(values: pd.Series, control: ControlSpec) -> dict[str, pd.Series]:
+    """0/1 indicator per level of a text column, but the reference (given, else the first level)."""
+    present = values.dropna().astype(str)
+    levels = sorted(present.unique())
+    reference = control.reference if control.reference in levels else (levels[0] if levels else None)
+    text = values.astype(object).where(values.notna())
+    return {
+        f"{control.column}[{level}]": text.map(lambda v, level=level: np.nan if pd.isna(v) else float(str(v) == level))
+        for level in levels
+        if level != reference
+    }
+
+
+def _is_text(values: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values))
 
 
 def model_data(
     spec: ModelSpec, patients: pd.DataFrame, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame
 ) -> GrowthData:
-    """The cases of one model: its subset, with every covariate present (complete cases)."""
+    """The cases of one model: its subset, with every covariate present (complete cases).
+
+    A control found in patients.csv is a patient-level covariate; otherwise it must be a column of the
+    outcome's long data (an observation-level covariate), and observations without it are left out.
+    A centred control is centred at its mean over the model's patients (each patient once).
+    """
     people = patients.set_index("patient_id")
     keep = pd.Series(True, index=people.index)
     for column, wanted in (spec.subset or {}).items():
@@ -225,19 +498,53 @@ def model_data(
             moderator = people[column]
             predictor = predictor.where(moderator.notna()) * _matches(moderator, wanted).astype(float)
         covariates[str(spec.predictor_term)] = predictor
-    for control in spec.controls:
-        covariates[control] = pd.to_numeric(people[control], errors="coerce").astype("float64")
+    patient_controls = [c for c in spec.controls if c.column in people.columns]
+    observation_controls = [c for c in spec.controls if c.column not in people.columns]
+    for control in patient_controls:
+        if _is_text(people[control.column]):
+            covariates.update(_indicators(people.loc[keep, control.column].reindex(people.index), control))
+        else:
+            covariates[control.name] = pd.to_numeric(people[control.column], errors="coerce").astype("float64")
     for values in covariates.values():
         keep &= values.notna()
-    long = outcome_long(spec.outcome, wai_long, outcomes_long)
+    extra = [c.column for c in observation_controls]
+    try:
+        long = outcome_long(spec.outcome, wai_long, outcomes_long, extra)
+    except KeyError as error:
+        raise ModelDataError(
+            f"model {spec.id}: control(s) {extra} are columns neither of patients.csv nor of the "
+            f"{spec.outcome} observations"
+        ) from error
     long = long[long["patient_id"].map(keep).fillna(False).astype(bool)]
+    long = long.dropna(subset=extra)
+    observed = {name: long["patient_id"].map(values).to_numpy(float) for name, values in covariates.items()}
+    for control in observation_controls:
+        if _is_text(long[control.column]):
+            observed.update({k: v.to_numpy(float) for k, v in _indicators(long[control.column], control).items()})
+        else:
+            observed[control.name] = pd.to_numeric(long[control.column], errors="coerce").to_numpy(float)
+    for control in spec.controls:
+        if control.centre:
+            values = pd.Series(observed[control.name])
+            if control in patient_controls:
+                # each patient once, whatever the number of observations
+                values = values.groupby(long["patient_id"].to_numpy()).first()
+            observed[control.name] = observed[control.name] - float(values.mean())
+    no_time = {
+        name
+        for control in spec.controls
+        if not control.with_time
+        for name in observed
+        if name == control.name or name.startswith(f"{control.column}[")
+    }
     return GrowthData.from_long(
         long["patient_id"].to_numpy(),
         long["y"].to_numpy(),
         long["time"].to_numpy(),
-        {name: long["patient_id"].map(values).to_numpy() for name, values in covariates.items()},
+        observed,
         random_slope=spec.kind == "growth",
         with_time=spec.kind == "growth",
+        without_time_interaction=no_time,
     )
 
 

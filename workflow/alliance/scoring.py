@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alliance.instruments import Eq5d, ItemScale, Wai
+from alliance.instruments import COMMON_ITEMS_SUFFIX, Eq5d, ItemScale, Wai
 
 
 def _mean_if_enough(items: pd.DataFrame, min_answered: int) -> pd.Series:
@@ -21,9 +21,11 @@ def score_wai(wai: pd.DataFrame, instrument: Wai) -> pd.DataFrame:
     """Subscale scores per administration: the mean of the answered items, reversed items turned.
 
     A subscale is scored when at least ``min_answered`` of its items are answered; the total is the
-    mean of the subscales when all are scored. Each version is scored by its own item key.
+    mean of the subscales when all are scored. Each version is scored by its own item key. With
+    ``common_items`` configured, ``<subscale>_common`` is the same score from the common items only.
     """
-    scores = pd.DataFrame(index=wai.index, columns=[*instrument.subscales, "total"], dtype="float64")
+    common = [f"{s}{COMMON_ITEMS_SUFFIX}" for s in instrument.common_items]
+    scores = pd.DataFrame(index=wai.index, columns=[*instrument.subscales, "total", *common], dtype="float64")
     for name, version in instrument.versions.items():
         rows = wai["version"].eq(name).fillna(False).to_numpy()
         if not rows.any():
@@ -36,6 +38,11 @@ def score_wai(wai: pd.DataFrame, instrument: Wai) -> pd.DataFrame:
                     column = instrument.item_column(item)
                     values[column] = version.reverse(values[column])
             scores.loc[rows, subscale] = _mean_if_enough(values, version.min_answered)
+            if subscale in instrument.common_items:
+                shared = [instrument.item_column(i) for i in instrument.common_items[subscale]]
+                scores.loc[rows, f"{subscale}{COMMON_ITEMS_SUFFIX}"] = _mean_if_enough(
+                    values[shared], instrument.common_min_answered
+                )
     if instrument.total != "mean_of_subscales":
         raise ValueError(f"unknown WAI total rule '{instrument.total}'")
     subscales = scores[list(instrument.subscales)]

@@ -540,13 +540,18 @@ def _simulate_wai_items(
     n_rows, n_items = len(latent), len(wai.item_columns)
     noise = rng.normal(0.0, float(m["item_sd"]), (n_rows, n_items))
     items = np.full((n_rows, n_items), np.nan)
+    # A form effect of the switch (0 in the calibrated cohort): the new form's items that are not common to
+    # both forms are answered `version_from_switch_shift` higher, as a test case for the version controls.
+    shift = float(m.get("version_from_switch_shift", 0.0))
+    after = str(p["calendar"]["version_from_switch"])
     for vname in sorted(wai.versions):
         version = wai.versions[vname]
         rows = versions == vname
         for j, sub in enumerate(wai.subscales):
             for item in version.subscales[sub]:
                 col = item - 1
-                value = np.rint(latent[rows, j] + noise[rows, col])
+                form_effect = shift if vname == after and item not in wai.common_items.get(sub, ()) else 0.0
+                value = np.rint(latent[rows, j] + noise[rows, col] + form_effect)
                 items[rows, col] = np.clip(value, version.scale_min, version.scale_max)
     missing = rng.random((n_rows, n_items)) < float(m["item_missing_pct"]) / 100
     two_missing = rng.random((n_rows, len(wai.subscales))) < float(m["subscale_two_missing_pct"]) / 100

@@ -41,6 +41,7 @@ try:
 except CatalogueError as error:
     raise WorkflowError(f"model catalogue {config['models']}: {error}")
 MODEL_IDS = [model.id for model in CATALOGUE.models]
+ROBUSTNESS_TABLES = ("table_robustness", "table_pattern_mixture", "table_wai_version")
 
 
 wildcard_constraints:
@@ -103,7 +104,7 @@ def cohort_outputs(wildcards):
     tables = [
         f"results/{cohort}/tables/{table}{layout}.{ext}"
         for cohort in COHORTS
-        for table in ("table_3", "table_4")
+        for table in ("table_3", "table_4", *ROBUSTNESS_TABLES)
         for layout in ("", "_full")
         for ext in ("csv", "md", "html", "tex")
     ]
@@ -137,4 +138,5 @@ MODEL_OUTPUTS = (
     "estimates",
     "variance_components",
     "likelihood_ratio_tests",
+    "pattern_averaged",
 )

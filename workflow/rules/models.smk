@@ -25,6 +25,7 @@ rule collect_models:
         estimates="results/{cohort}/models/estimates.csv",
         variance_components="results/{cohort}/models/variance_components.csv",
         likelihood_ratio_tests="results/{cohort}/models/likelihood_ratio_tests.csv",
+        pattern_averaged="results/{cohort}/models/pattern_averaged.csv",
     log:
         "logs/{cohort}/collect_models.log",
     conda:

@@ -79,3 +79,48 @@ rule descriptive_tables:
         min_cell=min_cell,
     script:
         "../scripts/descriptive_tables.py"
+
+
+rule robustness_tables:
+    input:
+        fits="results/{cohort}/models/fits.csv",
+        estimates="results/{cohort}/models/estimates.csv",
+        likelihood_ratio_tests="results/{cohort}/models/likelihood_ratio_tests.csv",
+        pattern_averaged="results/{cohort}/models/pattern_averaged.csv",
+        catalogue=config["models"],
+    output:
+        table_robustness=report(
+            "results/{cohort}/tables/table_robustness.html",
+            caption="../report/table_robustness.rst",
+            category="Robustness",
+            labels={"table": "Table S1 (robustness)", "cohort": "{cohort}"},
+        ),
+        table_pattern_mixture=report(
+            "results/{cohort}/tables/table_pattern_mixture.html",
+            caption="../report/table_pattern_mixture.rst",
+            category="Robustness",
+            labels={"table": "Table S2 (pattern mixture)", "cohort": "{cohort}"},
+        ),
+        table_wai_version=report(
+            "results/{cohort}/tables/table_wai_version.html",
+            caption="../report/table_wai_version.rst",
+            category="Robustness",
+            labels={"table": "Table S3 (WAI version)", "cohort": "{cohort}"},
+        ),
+        other=expand(
+            "results/{{cohort}}/tables/{table}{layout}.{ext}",
+            table=ROBUSTNESS_TABLES,
+            layout=("", "_full"),
+            ext=("csv", "md", "tex"),
+        )
+        + expand(
+            "results/{{cohort}}/tables/{table}_full.html", table=ROBUSTNESS_TABLES
+        ),
+    log:
+        "logs/{cohort}/robustness_tables.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        min_cell=min_cell,
+    script:
+        "../scripts/robustness_tables.py"
