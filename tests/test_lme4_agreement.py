@@ -47,8 +47,8 @@ SIMULATE = CONFIG["cohorts"]["synthetic"]["simulate"]
 SEEDS = {"default": int(SIMULATE["seed"]), "seed7": 7}
 
 # Growth models with and without a predictor, a moderated predictor (PREDMOD), a subgroup, a numeric
-# predictor, a clinical outcome on another scale, and unconditional means models (random intercept
-# only, no time). tasks_means and gaf_means are both kept: they differ in scale (1-7 vs 0-100).
+# predictor, a clinical outcome on another scale, unconditional means models (random intercept only,
+# no time), and models with controls. tasks_means and gaf_means are both kept: they differ in scale.
 MODELS = (
     "tasks_growth",
     "tasks_poor_outcome",
@@ -60,6 +60,12 @@ MODELS = (
     "tasks_good_only",
     "tasks_means",
     "gaf_means",
+    # The robustness controls: indicators of a text column, a time-varying covariate without x time,
+    # a centred covariate (the pattern-mixture model), and the common-items scoring.
+    "tasks_growth__version_group",
+    "tasks_poor_outcome__version_at_assessment",
+    "tasks_poor_outcome__n_assessments",
+    "goals_growth__common_items",
 )
 CASES = [(seed, model, "ML") for seed in SEEDS for model in MODELS] + [
     (seed, "tasks_poor_outcome", "REML") for seed in SEEDS

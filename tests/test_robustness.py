@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
+import subprocess
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +40,7 @@ from alliance.robustness import holds, pattern_mixture_table, robustness_rows, r
 from alliance.scoring import score_wai
 from alliance.synthetic import load_parameters, simulate_cohort, write_exports
 from alliance.tables import to_markdown
+from lme4_reference import r_available
 from synthetic_cohorts import synthetic_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -461,3 +464,78 @@ def test_holds_needs_significance_and_direction():
     assert not holds(finding, -0.02, 0.05, 0.05)
     assert not holds(finding, 0.02, 0.01, 0.05)
     assert not holds(finding, math.nan, 0.01, 0.05)
+
+
+# --------------------------------------------------------------------------------------------------
+# The controls' coding against R's own formula interface (factor(), relevel(), centring in R)
+# --------------------------------------------------------------------------------------------------
+
+R_CONTROLS = r"""
+suppressPackageStartupMessages({library(lmerTest); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], stringsAsFactors = FALSE)
+d$patient_id <- factor(d$patient_id)
+d$group <- relevel(factor(d$wai_version_group), ref = "S_only")
+d$form <- relevel(factor(d$version), ref = "WAI-S")
+per_patient <- d[!duplicated(d$patient_id), ]
+d$n_wai_c <- d$n_wai - mean(per_patient$n_wai)
+control <- lmerControl(optimizer = "bobyqa", check.conv.singular = "ignore")
+fits <- list(
+  group = lmer(y ~ time * group + (1 + time | patient_id), data = d, REML = FALSE, control = control),
+  form = lmer(y ~ time + form + (1 + time | patient_id), data = d, REML = FALSE, control = control),
+  pattern = lmer(y ~ time * n_wai_c + (1 + time | patient_id), data = d, REML = FALSE, control = control)
+)
+out <- lapply(fits, function(f) as.list(fixef(f)))
+write(toJSON(out, digits = NA, auto_unbox = TRUE), args[2])
+"""
+
+
+def test_controls_are_coded_as_rs_formula_interface_codes_them(clean, tmp_path):
+    """Our indicators, time-varying main effect and centring, against lme4 given the raw columns."""
+    assert r_available(), "R with lme4/lmerTest is needed (tests/install_r.sh installs it)"
+    observed = clean.wai_long.dropna(subset=["tasks"])[["patient_id", "time_months", "version", "tasks"]]
+    people = clean.patients.set_index("patient_id")
+    raw = observed.rename(columns={"time_months": "time", "tasks": "y"}).assign(
+        wai_version_group=lambda f: f["patient_id"].map(people["wai_version_group"]),
+        n_wai=lambda f: f["patient_id"].map(people["n_wai"]),
+    )
+    raw.to_csv(tmp_path / "data.csv", index=False, float_format="%.17g")
+    (tmp_path / "fit.R").write_text(R_CONTROLS)
+    result = subprocess.run(
+        ["Rscript", str(tmp_path / "fit.R"), str(tmp_path / "data.csv"), str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    r = json.loads((tmp_path / "out.json").read_text())
+    names = {
+        "group": {
+            "Intercept": "(Intercept)",
+            "time": "time",
+            "wai_version_group[SR_only]": "groupSR_only",
+            "time:wai_version_group[SR_only]": "time:groupSR_only",
+            "wai_version_group[both]": "groupboth",
+            "time:wai_version_group[both]": "time:groupboth",
+        },
+        "form": {"Intercept": "(Intercept)", "time": "time", "version[WAI-SR]": "formWAI-SR"},
+        "pattern": {
+            "Intercept": "(Intercept)",
+            "time": "time",
+            "n_wai_centred": "n_wai_c",
+            "time:n_wai_centred": "time:n_wai_c",
+        },
+    }
+    controls = {
+        "group": ControlSpec("wai_version_group", reference="S_only"),
+        "form": ControlSpec("version", reference="WAI-S", with_time=False),
+        "pattern": ControlSpec("n_wai", centre=True),
+    }
+    for key, control in controls.items():
+        data = model_data(
+            ModelSpec("m", "tasks", controls=(control,)), clean.patients, clean.wai_long, clean.outcomes_long
+        )
+        ours = fit_growth(data).fixed.set_index("term")["estimate"]
+        assert set(ours.index) == set(names[key]), key
+        for term, r_name in names[key].items():
+            assert ours[term] == pytest.approx(r[key][r_name], rel=1e-4, abs=1e-6), (key, term)
