@@ -393,7 +393,7 @@ def test_pattern_mixture_table_has_a_row_per_pattern_mixture_model():
     frame = table.paper.frame
     expected = {m for (base, v), m in CATALOGUE.variant_models.items() if v == "n_assessments" and m}
     assert set(table.paper.model_ids) == expected
-    row = frame[frame["Model"] == "Tasks: poor_outcome"].iloc[0]
+    row = frame[frame["Model"] == "Tasks: poor outcome, slower growth"].iloc[0]
     assert row["Pattern-averaged"] == "-0.025 (0.008)**"
     assert "Hedeker" in to_markdown(table)
 

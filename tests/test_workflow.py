@@ -142,8 +142,10 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
     clean = project / "results" / "synthetic" / "clean"
     patients = pd.read_csv(clean / "patients.csv", keep_default_na=False)
     assert [c for c in patients.columns if c in PATIENT_COLUMNS] == PATIENT_COLUMNS
+    # The contract's columns, then the common-items scores (config/instruments.yaml wai.common_items).
     assert list(pd.read_csv(clean / "wai_long.csv").columns) == [
-        "patient_id", "time_months", "wave", "version", "goals", "bonds", "tasks", "total"
+        "patient_id", "time_months", "wave", "version", "goals", "bonds", "tasks", "total",
+        "goals_common", "bonds_common", "tasks_common",
     ]  # fmt: skip
     assert list(pd.read_csv(clean / "outcomes_long.csv").columns) == [
         "patient_id",
@@ -172,7 +174,8 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
     report = run_snakemake(project, "--report", "report.html")
     assert report.returncode == 0, report.stderr
     html = (project / "report.html").read_text(encoding="utf-8")
-    for label in ("Table I", "Table II", "Table III", "Table IV", "Outcome change", "Figure 1", "Figure 2"):
+    for label in ("Table I", "Table II", "Table III", "Table IV", "Outcome change", "Figure 1", "Figure 2",
+                  "Table S1 (robustness)", "Table S2 (pattern mixture)", "Table S3 (WAI version)"):  # fmt: skip
         assert label in html, label
     for stem in ("figure_1", "figure_2"):
         assert all(

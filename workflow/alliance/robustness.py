@@ -280,9 +280,15 @@ def pattern_mixture_table(
     fit_by_id = {mid: rows[0] for mid, rows in _by_model(fits).items()}
     variant = next((v for v in catalogue.robustness.variants if v.id == variant_id), None)
     centred = [c.name for c in variant.controls if c.centre] if variant else []
+    model_order = [m.id for m in catalogue.models]
+    finding_order = [f.model for f in catalogue.robustness.findings]
     pairs = sorted(
         {(base, model) for (base, v), model in catalogue.variant_models.items() if v == variant_id and model},
-        key=lambda pair: [m.id for m in catalogue.models].index(pair[0]),
+        # the growth models first, then the findings in their order
+        key=lambda pair: (
+            pair[0] in finding_order,
+            finding_order.index(pair[0]) if pair[0] in finding_order else model_order.index(pair[0]),
+        ),
     )
     paper_rows, full_rows, paper_ids, full_ids = [], [], [], []
     for base_id, model_id in pairs:
@@ -290,26 +296,31 @@ def pattern_mixture_table(
         base = catalogue.model(base_id)
         averaged = {(r["effect"], r["group"]): r for r in averaged_by_id.get(model_id, [])}
         predictor = spec.predictor_term
-        slope_term = "time" if predictor is None else f"time:{predictor}"
-        difference_group = f"{predictor}=1 - {predictor}=0"
-        pattern_key = ("slope", "all") if predictor is None else ("slope", difference_group)
+        findings = [f for f in catalogue.robustness.findings if f.model == base_id]
+        label = findings[0].label if findings else _model_label(base)
         converged = _truthy(fit_by_id.get(model_id, {}).get("converged"))
-        for control in centred:
-            paper_rows.append(
-                {
-                    "Model": _model_label(base),
-                    "Effect": "slope" if predictor is None else f"slope difference ({predictor})",
-                    "Uncontrolled": _estimate_cell(_term_row(estimates_by_id, base_id, slope_term), alpha),
-                    "Controlled": _estimate_cell(_term_row(estimates_by_id, model_id, slope_term), alpha)
-                    + ("" if converged else DAGGER),
-                    "Pattern-averaged": _estimate_cell(averaged.get(pattern_key), alpha),
-                    "Assessments on intercept": _estimate_cell(_term_row(estimates_by_id, model_id, control), alpha),
-                    "Assessments on slope": _estimate_cell(
-                        _term_row(estimates_by_id, model_id, f"time:{control}"), alpha
-                    ),
-                }
-            )
-            paper_ids.append(model_id)
+        for effect in dict.fromkeys(f.effect for f in findings) if findings else ("slope",):
+            prefix = "time" if effect == "slope" else "Intercept"
+            term = prefix if predictor is None else (f"time:{predictor}" if effect == "slope" else str(predictor))
+            group = "all" if predictor is None else f"{predictor}=1 - {predictor}=0"
+            for control in centred:
+                paper_rows.append(
+                    {
+                        "Model": label,
+                        "Effect": effect if predictor is None else f"{effect} difference",
+                        "Uncontrolled": _estimate_cell(_term_row(estimates_by_id, base_id, term), alpha),
+                        "Controlled": _estimate_cell(_term_row(estimates_by_id, model_id, term), alpha)
+                        + ("" if converged else DAGGER),
+                        "Pattern-averaged": _estimate_cell(averaged.get((effect, group)), alpha),
+                        "Assessments on intercept": _estimate_cell(
+                            _term_row(estimates_by_id, model_id, control), alpha
+                        ),
+                        "Assessments on slope": _estimate_cell(
+                            _term_row(estimates_by_id, model_id, f"time:{control}"), alpha
+                        ),
+                    }
+                )
+                paper_ids.append(model_id)
         for (effect, group), row in averaged.items():
             full_rows.append(
                 {
