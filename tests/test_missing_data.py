@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,6 +141,28 @@ def test_written_outputs_are_deterministic(tmp_path):
     text = (tmp_path / "a" / "summary.json").read_text()
     assert "NaN" not in text and '"mcar_wai_total_by_wave"' in text
     assert text.index('"mcar_wai_total_by_wave"') < text.index('"summary"')  # sorted keys
+
+
+def test_summary_json_withholds_small_counts(tmp_path):
+    """summary.json is publishable: with min_cell 3 no count of 1-2 patients (or its complement) remains."""
+    args = (tiny_patients(), tiny_wai(), tiny_outcomes())
+    write_missing_data(*args, tmp_path, min_cell=3)
+    record = json.loads((tmp_path / "summary.json").read_text())
+    everyone = record["summary"]["groups"]["all"]
+    assert everyone["n_patients"] == 6 and everyone["lacking_final_wai_n"] == 3  # 3 of 6: both sides >= 3
+    assert everyone["only_one_wai_n"] is None and everyone["only_one_wai_pct"] is None  # 2 patients
+    assert everyone["at_least_four_wai_n"] is None  # 2 patients with >= 4
+    assert all(value is None for value in record["summary"]["groups"]["poor"].values())  # a group of 2
+    assert "summary.groups.poor" in record["suppressed"]
+    assert record["outcome_patients_by_wave"]["gaf"]["0"] is None  # P1 and P2
+    for group in record["summary"]["groups"].values():
+        for key, value in group.items():
+            if key.endswith("_n") and value is not None:
+                assert value == 0 or value >= 3, key  # none is not a small cell (as in the tables)
+    open_record = json.loads(
+        (Path(write_missing_data(*args, tmp_path / "open", min_cell=0)[0]).parent / "summary.json").read_text()
+    )
+    assert open_record["summary"]["groups"]["all"]["only_one_wai_n"] == 2 and open_record["suppressed"] == []
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ and :class:`~alliance.tables.TableFrame` out. Small cells are suppressed with th
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
@@ -379,6 +380,51 @@ def outcome_observations(outcomes_long: pd.DataFrame) -> dict[str, dict[str, int
     return record
 
 
+def disclosed_record(record: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
+    """The summary record with every count resting on 1 .. min_cell - 1 patients set to null.
+
+    As in the tables: a count ``<stat>_n`` is withheld (with its ``_pct``) when it, its complement in
+    the group or the group itself is small; every statistic of a small group is withheld; and so is a
+    small number of patients assessed at a wave. Withheld keys are listed under ``suppressed``.
+    """
+    out = copy.deepcopy(dict(record))
+    suppressed: list[str] = []
+    if min_cell <= 0:
+        out["suppressed"] = suppressed
+        return out
+    denominators = {"only_one_within_first_year": "only_one_wai_n"}
+    for name, group in out["summary"]["groups"].items():
+        n = group.get("n_patients")
+        small_group = n is not None and is_small(float(n), min_cell)
+        for key in list(group):
+            if key.endswith("_n") and key != "n_patients":
+                stem = key[: -len("_n")]
+                count = float(group[key]) if group[key] is not None else math.nan
+                denominator = group.get(denominators.get(stem, "n_patients"))
+                total = float(denominator) if denominator is not None else math.nan
+                if (
+                    small_group
+                    or is_small(count, min_cell)
+                    or is_small(total - count, min_cell)
+                    or is_small(total, min_cell)
+                ):
+                    group[key] = None
+                    group[f"{stem}_pct"] = None
+                    suppressed.append(f"summary.groups.{name}.{stem}")
+        if small_group:
+            for key in list(group):
+                if group[key] is not None:
+                    group[key] = None
+            suppressed.append(f"summary.groups.{name}")
+    for measure, waves in out["outcome_patients_by_wave"].items():
+        for wave, count in waves.items():
+            if count is not None and is_small(float(count), min_cell):
+                waves[wave] = None
+                suppressed.append(f"outcome_patients_by_wave.{measure}.{wave}")
+    out["suppressed"] = sorted(set(suppressed))
+    return out
+
+
 def write_missing_data(
     patients: pd.DataFrame,
     wai_long: pd.DataFrame,
@@ -391,7 +437,8 @@ def write_missing_data(
     ``table_missing_data{,_full}.{csv,md,html,tex}``; with ``rows`` (Table II rows) also
     ``table_missing_final_wai{,_full}.*``.
 
-    summary.json holds unsuppressed counts (an internal record); the tables are disclosure-controlled.
+    summary.json is publishable like the tables, so its counts are disclosure-controlled too
+    (:func:`disclosed_record`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -403,7 +450,7 @@ def write_missing_data(
         "min_cell": int(min_cell),
     }
     json_path = out / "summary.json"
-    write_json(_jsonable(record), json_path)
+    write_json(_jsonable(disclosed_record(record, min_cell)), json_path)
     written = [json_path, *write_table(missing_summary_table(summary, min_cell), out / "table_missing_data")]
     if rows is not None:
         comparison = compare_with_and_without_final(patients, rows, min_cell)
