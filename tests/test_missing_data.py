@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from alliance.missing_data import (
     wave_matrix,
     write_missing_data,
 )
+from lme4_reference import r_available
 from scipy import stats
+from synthetic_cohorts import synthetic_cohort
 
 NAN = math.nan
 
@@ -256,3 +259,64 @@ def test_comparison_groups_by_the_final_wai():
     p = stats.ttest_ind(with_final, tiny_patients().query("has_final_wai == 0")["age"]).pvalue
     assert row["p"] == f"{p:.3f}".lstrip("0")
     assert "With final WAI n" in table.full.frame.columns
+
+
+# --------------------------------------------------------------------------------------------------
+# Little's test against an independent implementation in R, on the synthetic cohort's wave matrix
+# --------------------------------------------------------------------------------------------------
+
+# naniar::mcar_test is not packaged for Debian; this is its computation (EM estimates of mu and Sigma,
+# d2 summed over the missing-data patterns, df = sum of observed variables per pattern - p) written
+# in base R from Little (1988), sharing nothing with alliance.missing_data but the data.
+R_LITTLE = r"""
+args <- commandArgs(trailingOnly = TRUE)
+x <- as.matrix(read.csv(args[1], check.names = FALSE))
+x <- x[rowSums(!is.na(x)) > 0, , drop = FALSE]
+n <- nrow(x); p <- ncol(x)
+mu <- colMeans(x, na.rm = TRUE)
+S <- diag(apply(x, 2, var, na.rm = TRUE), p)
+for (iteration in 1:100000) {
+  T1 <- rep(0, p); T2 <- matrix(0, p, p)
+  for (i in 1:n) {
+    o <- !is.na(x[i, ]); m <- !o; xi <- x[i, ]; C <- matrix(0, p, p)
+    if (any(m)) {
+      B <- S[m, o, drop = FALSE] %*% solve(S[o, o, drop = FALSE])
+      xi[m] <- mu[m] + B %*% (x[i, o] - mu[o])
+      C[m, m] <- S[m, m, drop = FALSE] - B %*% S[o, m, drop = FALSE]
+    }
+    T1 <- T1 + xi; T2 <- T2 + xi %o% xi + C
+  }
+  mu_new <- T1 / n; S_new <- T2 / n - mu_new %o% mu_new
+  change <- max(abs(mu_new - mu), abs(S_new - S)); mu <- mu_new; S <- S_new
+  if (change < 1e-12) break
+}
+pattern <- apply(!is.na(x), 1, paste, collapse = "")
+d2 <- 0; df <- -p
+for (key in unique(pattern)) {
+  rows <- x[pattern == key, , drop = FALSE]
+  o <- !is.na(rows[1, ])
+  diff <- colMeans(rows[, o, drop = FALSE]) - mu[o]
+  d2 <- d2 + nrow(rows) * as.numeric(t(diff) %*% solve(S[o, o, drop = FALSE]) %*% diff)
+  df <- df + sum(o)
+}
+cat(sprintf("%.12g %d %.12g %d\n", d2, df, pchisq(d2, df, lower.tail = FALSE), length(unique(pattern))))
+"""
+
+
+def test_little_test_equals_an_independent_r_implementation(tmp_path):
+    assert r_available(), "R is needed (tests/install_r.sh installs it)"
+    matrix = wave_matrix(synthetic_cohort()[2].wai_long, "total")
+    matrix.to_csv(tmp_path / "matrix.csv", index=False, float_format="%.17g")
+    (tmp_path / "little.R").write_text(R_LITTLE)
+    result = subprocess.run(
+        ["Rscript", str(tmp_path / "little.R"), str(tmp_path / "matrix.csv")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    chi2, df, p_value, n_patterns = result.stdout.split()
+    ours = little_mcar_test(matrix, tol=1e-12)
+    assert ours["df"] == int(df) and ours["n_patterns"] == int(n_patterns)
+    assert ours["chi2"] == pytest.approx(float(chi2), rel=1e-6)
+    assert ours["p_value"] == pytest.approx(float(p_value), rel=1e-5)
