@@ -251,9 +251,25 @@ def test_rows_follow_the_real_catalogue_order(outputs):
     catalogue = yaml.safe_load((ROOT / "config" / "models.yaml").read_text(encoding="utf-8"))["models"]
     for table_id in ("table_3", "table_4"):
         table = build(table_id, outputs, catalogue)
-        assert table.paper.model_ids == tuple(m["id"] for m in catalogue if m.get("table") == table_id)
+        # Section headings ("Patient factors") are rows of their own, without a model.
+        assert tuple(m for m in table.paper.model_ids if m) == tuple(
+            m["id"] for m in catalogue if m.get("table") == table_id
+        )
+    table_3 = build("table_3", outputs, catalogue).paper
+    headings = [table_3.frame.iloc[i]["Predictor"] for i, m in enumerate(table_3.model_ids) if not m]
+    assert headings == ["Patient factors", "Treatment factors"]  # as the paper prints Table III
+    first = table_3.model_ids.index("gaf_age")
+    assert table_3.frame.iloc[first - 1]["Predictor"] == "Patient factors"
+    assert set(table_3.frame.iloc[first - 1].drop("Predictor")) == {""}
     table = build("table_4", outputs, catalogue)
     assert list(table.paper.frame["Moderator"])[-4:] == ["Paranoid PD=1", "Paranoid PD=0"] * 2
+
+
+def test_full_layout_withholds_small_patient_counts(outputs):
+    shown = build("table_4", outputs).full.frame["Patients"]
+    assert "139" in set(shown)  # the fixture's fits
+    hidden = build("table_4", outputs, min_cell=200).full.frame["Patients"]
+    assert set(hidden) <= {"< 200", ""} and "< 200" in set(hidden)
 
 
 def test_catalogue_objects_with_attributes(outputs):

@@ -99,6 +99,7 @@ class ModelSpec:
     reference: str | None = None
     table: str | None = None
     label: str | None = None
+    section: str | None = None  # a heading above the row in the paper's table ("Patient factors")
     # Set on the models the robustness analysis generates: the catalogue model it varies, and how.
     base: str | None = None
     variant: str | None = None
@@ -212,6 +213,7 @@ def catalogue_from_mapping(spec: Mapping[str, Any]) -> Catalogue:
             reference=entry.get("reference"),
             table=entry.get("table"),
             label=entry.get("label"),
+            section=entry.get("section"),
         )
         if "__" in model.id:
             raise CatalogueError(f"model {model.id}: '__' is reserved for the robustness analysis' model ids")
@@ -312,6 +314,7 @@ def apply_variant(spec: ModelSpec, variant: RobustnessVariant) -> ModelSpec | No
         controls=spec.controls + variant.controls,
         table=None,
         label=None,
+        section=None,
         base=spec.id,
         variant=variant.id,
     )

@@ -438,6 +438,11 @@ def _full_notes(
     return tuple(notes)
 
 
+def _patient_count(value: Any, min_cell: int) -> str:
+    number = _float(value)
+    return f"< {min_cell}" if min_cell > 0 and 0 < number < min_cell else format_integer(number)
+
+
 def model_table(
     table_id: str,
     catalogue_models: Sequence[Any],
@@ -446,11 +451,14 @@ def model_table(
     variance_components: pd.DataFrame,
     alpha: float = 0.05,
     mark_reference: bool = False,
+    min_cell: int = 0,
 ) -> TableFrame:
     """The models of the catalogue whose ``table`` is ``table_id``, in catalogue order, in both layouts.
 
     ``catalogue_models`` are the entries of ``config/models.yaml`` (mappings) or ``ModelSpec`` objects.
     ``mark_reference``: also put significance stars on the reference rows (the paper does not).
+    A model's ``section`` is printed as a heading row where it changes (the paper's "Patient factors").
+    The full layout's patient count of a model fitted on fewer than ``min_cell`` patients prints "< N".
     """
     models = [m for m in catalogue_models if _field(m, "table") == table_id]
     ids_in_table = {_text(_field(m, "id")) for m in models}
@@ -471,8 +479,14 @@ def model_table(
     missing: list[str] = []
     methods: set[str] = set()
     previous_outcome = None
+    previous_section = ""
     for model in models:
         model_id = _text(_field(model, "id"))
+        section = _text(_field(model, "section"))
+        if section and section != previous_section:
+            paper_rows.append({column: "" for column in PAPER_COLUMNS} | {"Predictor": section})
+            model_ids.append("")
+        previous_section = section
         outcome = _text(_field(model, "outcome"))
         fit = fit_by_id.get(model_id)
         converged = fit is not None and _truthy(fit.get("converged"))
@@ -537,7 +551,7 @@ def model_table(
             "Log-likelihood": format_fixed((fit or {}).get("loglik"), 2),
             "AIC": format_fixed((fit or {}).get("aic"), 2),
             "BIC": format_fixed((fit or {}).get("bic"), 2),
-            "Patients": format_integer((fit or {}).get("n_patients")),
+            "Patients": _patient_count((fit or {}).get("n_patients"), min_cell),
             "Observations": format_integer((fit or {}).get("n_obs")),
             "Converged": "yes" if converged else ("" if fit is None else f"no{DAGGER}"),
         }
@@ -759,11 +773,14 @@ def write_model_tables(
     tables_dir: Path,
     alpha: float = 0.05,
     table_ids: Sequence[str] = ("table_3", "table_4"),
+    min_cell: int = 0,
 ) -> list[Path]:
     """Read the model outputs and write every table of ``table_ids`` under ``tables_dir``."""
     fits, estimates, variance_components = read_model_outputs(models_dir)
     written: list[Path] = []
     for table_id in table_ids:
-        table = model_table(table_id, catalogue_models, fits, estimates, variance_components, alpha=alpha)
+        table = model_table(
+            table_id, catalogue_models, fits, estimates, variance_components, alpha=alpha, min_cell=min_cell
+        )
         written += write_table(table, Path(tables_dir) / table_id)
     return written

@@ -33,6 +33,8 @@ rule model_tables:
         "logs/{cohort}/model_tables.log",
     conda:
         "../envs/alliance.yaml"
+    params:
+        min_cell=min_cell,
     script:
         "../scripts/model_tables.py"
 

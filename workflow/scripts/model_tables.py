@@ -15,5 +15,6 @@ written = write_model_tables(
     list(catalogue.models),
     Path(snakemake.output.table_3).parent,
     alpha=catalogue.settings.alpha,
+    min_cell=int(snakemake.params.min_cell),
 )
 log.info(f"wrote {len(written)} files")
