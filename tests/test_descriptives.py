@@ -234,8 +234,11 @@ def test_no_cell_rests_on_fewer_than_min_cell_patients(min_cell):
         for cell in t2[column]:
             assert SMALL.match(cell) or cell in ("", "0") or float(cell) >= min_cell, (column, cell)
     for group in ("Good", "Poor"):
-        for n, count, value in zip(t2[f"{group} n"], t2[f"{group} count"], t2[group], strict=True):
-            if SMALL.match(n) or SMALL.match(count):
+        for n, count, value, missing in zip(
+            t2[f"{group} n"], t2[f"{group} count"], t2[group], t2["n missing"], strict=True
+        ):
+            # (a valid n is also withheld, though not small, when it would give away a withheld n missing)
+            if (SMALL.match(n) and not SMALL.match(missing)) or SMALL.match(count):
                 assert SMALL.match(value), (group, n, count, value)
     # The poor group has 3 patients: every poor cell and the header are suppressed.
     assert (t2["Poor n"] == f"< {min_cell}").all() if min_cell > 3 else (t2["Poor n"] == "3").all()
@@ -265,6 +268,23 @@ def test_no_cell_rests_on_fewer_than_min_cell_patients(min_cell):
     # Table II paper cells: the poor column (n = 3) shows nothing but suppression markers.
     body = paper[paper["Test statistic"].ne("") | paper.iloc[:, 1].ne("")]
     assert (body.iloc[:, 2].map(lambda c: bool(SMALL.match(c))) | (min_cell <= 3)).all()
+
+
+def test_tests_and_valid_n_that_would_reveal_a_withheld_cell_are_withheld():
+    frame = small_cohort()
+    paper = table_2(frame, ROWS, 5).paper.frame.set_index("Characteristic")
+    full = table_2(frame, ROWS, 5).full.frame.set_index("Characteristic")
+    # Paranoid PD: 2 good patients with it, a withheld cell, so its Fisher/chi-square test is withheld.
+    assert paper.loc["Paranoid PD", paper.columns[0]] == "< 5"
+    assert paper.loc["Paranoid PD", "p"] == "< 5" and paper.loc["Paranoid PD", "Sig."] == ""
+    assert full.loc["Paranoid PD", "Statistic"] == "< 5" and full.loc["Paranoid PD", "df"] == "< 5"
+    # Borderline PD: 3 missing, withheld, and the valid n that would give it away with the group sizes.
+    assert full.loc["Borderline PD", "n missing"] == "< 5"
+    assert full.loc["Borderline PD", "Good n"] == "< 5" and full.loc["Borderline PD", "Poor n"] == "< 5"
+    open_full = table_2(frame, ROWS, 0).full.frame.set_index("Characteristic")
+    assert open_full.loc["Paranoid PD", "p"] not in ("", "< 5")
+    assert not any("so is the row's test" in n for n in table_2(frame, ROWS, 0).paper.notes)
+    assert any("so is the row's test" in n for n in table_2(frame, ROWS, 5).paper.notes)
 
 
 def test_suppression_off_shows_the_small_counts():

@@ -362,9 +362,15 @@ def table_2(
         p = format_p(test.p_value)
         mark = stars(test.p_value) if not math.isnan(test.p_value) and test.p_value < alpha else ""
         missing = count_cell(result.n_missing, min_cell)
-        paper_rows.append(
-            [spec.label, result.cell["good"], result.cell["poor"], statistic_cell(test), p, mark, missing]
-        )
+        statistic = statistic_cell(test)
+        withheld = small_text(min_cell)
+        # A test of a withheld cell (e.g. Fisher's exact p with the group sizes) can give the count away.
+        test_withheld = min_cell > 0 and withheld in (result.cell["good"], result.cell["poor"])
+        if test_withheld:
+            statistic, p, mark = withheld, withheld, ""
+        # The valid n per group and the group sizes add up to the missing count: withhold them with it.
+        valid_withheld = min_cell > 0 and missing == withheld
+        paper_rows.append([spec.label, result.cell["good"], result.cell["poor"], statistic, p, mark, missing])
         paper_ids.append(spec.column)
         detail = format_p(test.detail) if test.test in ("t", "Welch t") else format_fixed(test.detail, 2)
         full_rows.append(
@@ -373,17 +379,19 @@ def table_2(
                 spec.label,
                 spec.column + (f" = {spec.equals}" if spec.equals is not None else ""),
                 spec.kind,
-                count_cell(result.n["good"], min_cell),
+                withheld if valid_withheld else count_cell(result.n["good"], min_cell),
                 count_cell(result.count["good"], min_cell),
                 result.cell["good"],
-                count_cell(result.n["poor"], min_cell),
+                withheld if valid_withheld else count_cell(result.n["poor"], min_cell),
                 count_cell(result.count["poor"], min_cell),
                 result.cell["poor"],
                 test.test,
-                format_fixed(test.statistic, 3),
-                format_fixed(test.df, 2) if test.test == "Welch t" else format_integer(test.df),
+                withheld if test_withheld else format_fixed(test.statistic, 3),
+                withheld
+                if test_withheld
+                else (format_fixed(test.df, 2) if test.test == "Welch t" else format_integer(test.df)),
                 p,
-                detail,
+                withheld if test_withheld else detail,
                 missing,
             ]
         )
@@ -402,6 +410,16 @@ def table_2(
         f"{FISHER_MARK} Fisher's exact test (two-sided), because an expected cell count was below 5.",
         f"Significant differences (p < {a}) are marked with * (p < 0.05) ** (p < 0.01) or *** (p < 0.001).",
         *disclosure_note(min_cell),
+        *(
+            (
+                (
+                    "Where a group's cell is withheld, so is the row's test; where n missing is withheld, so are "
+                    "the groups' valid n (together they would give the withheld count)."
+                ),
+            )
+            if min_cell > 0
+            else ()
+        ),
     )
     paper = TableLayout(
         table_id="table_2",
