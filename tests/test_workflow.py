@@ -175,7 +175,7 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
     assert report.returncode == 0, report.stderr
     html = (project / "report.html").read_text(encoding="utf-8")
     for label in ("Table I", "Table II", "Table III", "Table IV", "Outcome change", "Figure 1", "Figure 2",
-                  "Table S1 (robustness)", "Table S2 (pattern mixture)", "Table S3 (WAI version)"):  # fmt: skip
+                  "Table S2 (robustness)", "Table S3 (pattern mixture)", "Table S4 (WAI version)"):  # fmt: skip
         assert label in html, label
     for stem in ("figure_1", "figure_2"):
         assert all(

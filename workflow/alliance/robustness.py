@@ -1,15 +1,15 @@
-"""Robustness of the main findings: pattern-mixture and WAI-version controls (tables S1-S3).
+"""Robustness of the main findings: pattern-mixture and WAI-version controls (tables S2-S4).
 
 Everything here reads the collected model outputs (``models/*.csv``) and the catalogue's
 ``robustness`` section; the models themselves are ordinary catalogue models that
 :func:`alliance.models.robustness_models` generated and the workflow fitted one job each.
 
-* S1 (``table_robustness``): each finding's estimate and p under every variant (no control, WAI version
+* S2 (``table_robustness``): each finding's estimate and p under every variant (no control, WAI version
   group, version at each assessment, common items, number of assessments, WSAS/BSI outcomes), and
   whether it holds at alpha (p < alpha, in the stated direction) under each and under all.
-* S2 (``table_pattern_mixture``): the number of assessments (centred) on intercept and slope, and the
+* S3 (``table_pattern_mixture``): the number of assessments (centred) on intercept and slope, and the
   pattern-averaged slopes with delta-method SEs (Hedeker & Gibbons, 1997).
-* S3 (``table_wai_version``): per subscale and version control, the slope variance it explains, the
+* S4 (``table_wai_version``): per subscale and version control, the slope variance it explains, the
   likelihood-ratio test against the growth model without it, and the change in AIC.
 """
 
@@ -38,7 +38,7 @@ from alliance.tables import (
 )
 
 TABLE_IDS = ("table_robustness", "table_pattern_mixture", "table_wai_version")
-NUMBERS = {"table_robustness": "S1", "table_pattern_mixture": "S2", "table_wai_version": "S3"}
+NUMBERS = {"table_robustness": "S2", "table_pattern_mixture": "S3", "table_wai_version": "S4"}
 NOT_APPLICABLE = "n/a"
 
 

@@ -95,19 +95,19 @@ rule robustness_tables:
             "results/{cohort}/tables/table_robustness.html",
             caption="../report/table_robustness.rst",
             category="Robustness",
-            labels={"table": "Table S1 (robustness)", "cohort": "{cohort}"},
+            labels={"table": "Table S2 (robustness)", "cohort": "{cohort}"},
         ),
         table_pattern_mixture=report(
             "results/{cohort}/tables/table_pattern_mixture.html",
             caption="../report/table_pattern_mixture.rst",
             category="Robustness",
-            labels={"table": "Table S2 (pattern mixture)", "cohort": "{cohort}"},
+            labels={"table": "Table S3 (pattern mixture)", "cohort": "{cohort}"},
         ),
         table_wai_version=report(
             "results/{cohort}/tables/table_wai_version.html",
             caption="../report/table_wai_version.rst",
             category="Robustness",
-            labels={"table": "Table S3 (WAI version)", "cohort": "{cohort}"},
+            labels={"table": "Table S4 (WAI version)", "cohort": "{cohort}"},
         ),
         other=expand(
             "results/{{cohort}}/tables/{table}{layout}.{ext}",
