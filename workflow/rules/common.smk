@@ -129,7 +129,7 @@ def cohort_outputs(wildcards):
             "missing_retention.png",
         )
     ]
-    return clean + models + tables + descriptive + figures + missing
+    return clean + models + tables + descriptive + figures + missing + manuscript_outputs()
 
 
 MODEL_OUTPUTS = (
@@ -138,3 +138,19 @@ MODEL_OUTPUTS = (
     "variance_components",
     "likelihood_ratio_tests",
 )
+
+
+# The manuscript (workflow/rules/manuscript.smk): its templates, the tables it includes, and its outputs.
+MANUSCRIPT_TEMPLATES = sorted(str(p) for p in Path("manuscript").glob("*.md.j2"))
+MANUSCRIPT_TABLES = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change")
+
+
+def manuscript_outputs():
+    from alliance.manuscript import find_pdf_engine
+
+    formats = ("md", "html", "docx") + (("pdf",) if find_pdf_engine() else ())
+    return [
+        f"results/{cohort}/manuscript/{name}"
+        for cohort in COHORTS
+        for name in [f"manuscript.{ext}" for ext in formats] + ["provenance.json"]
+    ]
