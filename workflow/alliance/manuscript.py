@@ -286,6 +286,8 @@ def _clear_allowed(text: str) -> str:
 def _num(value: Any) -> Num:
     if isinstance(value, Num):
         return value
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # raises UndefinedError naming the missing key
     raise ManuscriptError(f"expected a sourced number, got {value!r}")
 
 
@@ -332,6 +334,16 @@ def midsentence(label: str) -> str:
     if not first or first.isupper() or not first[0].isupper():
         return label
     return label[0].lower() + label[1:]
+
+
+def serial(position: int, length: int) -> str:
+    """The separator after item ``position`` (1-based) of ``length`` in an APA series: ", ", ", and ",
+    " and " (two items) or "" after the last."""
+    if position >= length:
+        return ""
+    if position == length - 1:
+        return ", and " if length > 2 else " and "
+    return ", "
 
 
 def join_names(names: Sequence[str], conjunction: str = "and") -> str:
@@ -502,6 +514,7 @@ def render(template_dir: Path, name: str, context: Mapping[str, Any], alpha: flo
     recorder = Recorder()
     env = make_environment(Path(template_dir), alpha, recorder)
     env.globals["table"] = lambda table_id: _include_table(context, table_id, recorder)
+    env.globals["serial"] = lambda loop: serial(loop.index, loop.length)
     try:
         raw = env.get_template(name).render(**context)
     except jinja2.UndefinedError as error:
@@ -666,10 +679,31 @@ def config_nums(values: Mapping[str, Any], file: str, path: str = "") -> Any:
     return _json_nums(values, file, path)
 
 
+def disclose_groups(groups: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
+    """Missing-data group statistics (summary.json keeps raw counts) with the small ones withheld: a count
+    ``<x>_n`` of 1 .. min_cell - 1 patients and its ``<x>_pct``, and every statistic of a small group."""
+    out: dict[str, Any] = {}
+    for name, group in groups.items():
+        record = dict(group)
+        size = record.get("n_patients")
+        small_group = isinstance(size, Num) and descriptives.is_small(size.value, min_cell)
+        for key, value in group.items():
+            if not isinstance(value, Num):
+                continue
+            stem = key.removesuffix("_pct").removesuffix("_n")
+            count = group.get(f"{stem}_n")
+            small = isinstance(count, Num) and descriptives.is_small(count.value, min_cell)
+            if small_group or (small and key in (f"{stem}_n", f"{stem}_pct")):
+                record[key] = Num(math.nan, value.file, value.key, suppressed=min_cell)
+        out[name] = record
+    return out
+
+
 def build_context(
     results_dir: Path,
     catalogue: Catalogue,
     config_values: Mapping[str, Any],
+    min_cell: int = 0,
     table_ids: Sequence[str] = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change"),
     figures: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -686,11 +720,13 @@ def build_context(
     summary = json.loads((results_dir / SUMMARY).read_text(encoding="utf-8"))
     described = json.loads((results_dir / DESCRIPTIVES).read_text(encoding="utf-8"))
     config = {name: config_nums(values, name) for name, values in config_values.items()}
+    missing = _json_nums(summary, SUMMARY, "")
+    missing["summary"]["groups"] = disclose_groups(missing["summary"]["groups"], min_cell)
     return {
         "alpha": Num(catalogue.settings.alpha, "config/models.yaml", "settings.alpha"),
         "method": catalogue.settings.method,
         "m": model_records(fits, estimates, variance, lrt, catalogue),
-        "missing": _json_nums(summary, SUMMARY, ""),
+        "missing": missing,
         "change": outcome_change_records(_read_csv(results_dir, OUTCOME_CHANGE)),
         "cohort": _json_nums(described, DESCRIPTIVES, ""),
         "config": config,
@@ -899,9 +935,9 @@ def reference_docx(path: Path, workdir: Path) -> Path:
 
     default = _pandoc(["--print-default-data-file", "reference.docx"], workdir)
     document = docx.Document(io.BytesIO(default))
-    styles = document.styles
+    styles = {style.name: style for style in document.styles}
     for name in ("Normal", "Body Text", "First Paragraph", "Compact", "Title", "Author", "Date", "Abstract"):
-        if name not in [s.name for s in styles]:
+        if name not in styles:
             continue
         style = styles[name]
         style.font.name = FONT  # type: ignore[union-attr]
@@ -920,7 +956,7 @@ def reference_docx(path: Path, workdir: Path) -> Path:
         if level == 1:
             style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER  # type: ignore[union-attr]
     for name in ("Table Caption", "Image Caption", "Caption"):
-        if name in [s.name for s in styles]:
+        if name in styles:
             styles[name].font.name = FONT  # type: ignore[union-attr]
             styles[name].font.italic = False  # type: ignore[union-attr]
     buffer = io.BytesIO()

@@ -18,6 +18,6 @@ values = config_values(
     snakemake.params.min_cell,
     files={"analysis": "config/config.yaml", "instruments": snakemake.input.instruments},
 )
-context = build_context(output.parent, catalogue, values)
+context = build_context(output.parent, catalogue, values, min_cell=snakemake.params.min_cell)
 written = write_manuscript(Path(snakemake.input.templates[0]).parent, context, catalogue.settings.alpha, output)
 log.info(f"wrote {len(written)} files")
