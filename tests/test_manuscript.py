@@ -424,7 +424,7 @@ def test_docx_has_word_tables_figures_headings_and_apa_fonts(documents):
     assert len(document.inline_shapes) == 2
     headings = [(p.style.name, p.text) for p in document.paragraphs if p.style.name.startswith("Heading")]
     assert ("Heading 1", "Method") in headings and ("Heading 1", "Results") in headings
-    assert ("Heading 3", "Main Analyses: Longitudinal Course of Working Alliance") in headings
+    assert ("Heading 2", "Main Analyses: Longitudinal Course of Working Alliance") in headings
     assert document.styles["Normal"].font.name == "Times New Roman"
     body = "\n".join(p.text for p in document.paragraphs)
     assert "Figure 1." in body and "Table III." in body
