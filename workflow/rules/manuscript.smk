@@ -60,7 +60,12 @@ rule manuscript_documents:
             figure=("figure_1", "figure_2"),
         ),
     output:
-        html="results/{cohort}/manuscript/manuscript.html",
+        html=report(
+            "results/{cohort}/manuscript/manuscript.html",
+            caption="../report/manuscript.rst",
+            category="Manuscript",
+            labels={"document": "Manuscript", "cohort": "{cohort}"},
+        ),
         docx="results/{cohort}/manuscript/manuscript.docx",
     log:
         "logs/{cohort}/manuscript_documents.log",
