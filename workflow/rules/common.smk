@@ -144,7 +144,7 @@ MODEL_OUTPUTS = (
 # The manuscript (workflow/rules/manuscript.smk): its templates, the tables it includes, and its outputs.
 MANUSCRIPT_TEMPLATES = sorted(str(p) for p in Path("manuscript").glob("*.md.j2"))
 if not MANUSCRIPT_TEMPLATES:
-    raise WorkflowError("no manuscript templates (manuscript/*.md.j2) in the working directory")
+    raise WorkflowError("no templates manuscript/*.md.j2 in the working directory")
 MANUSCRIPT_TABLES = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change")
 
 
