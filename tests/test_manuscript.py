@@ -419,7 +419,7 @@ def documents(built) -> dict[str, Path]:
 def test_docx_has_word_tables_figures_headings_and_apa_fonts(documents):
     document = docx.Document(str(documents["docx"]))
     assert len(document.tables) == 5
-    header = [cell.text for cell in document.tables[2].rows[0].cells]  # Table III
+    header = [cell.text for cell in document.tables[2].rows[0].cells]  # Table III (I, II, III, IV, S1)
     assert header[0] == "Model" and "AIC" in header[-1]
     assert len(document.inline_shapes) == 2
     headings = [(p.style.name, p.text) for p in document.paragraphs if p.style.name.startswith("Heading")]
