@@ -29,6 +29,7 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from alliance import descriptives
@@ -137,8 +138,8 @@ def parse_csv_key(key: str) -> tuple[dict[str, str], str]:
 def lookup(results_dir: Path, file: str, key: str) -> Any:
     """The raw value behind a provenance entry (used by the tests, and handy when checking a number)."""
     path = Path(results_dir) / file
-    if path.suffix == ".json":
-        value: Any = json.loads(path.read_text(encoding="utf-8"))
+    if path.suffix in (".json", ".yaml", ".yml"):
+        value: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         for part in key.split("."):
             value = value[int(part)] if isinstance(value, list) else value[part]
         return value
@@ -674,11 +675,6 @@ def table_blocks(results_dir: Path, table_ids: Iterable[str]) -> dict[str, tuple
     return blocks
 
 
-def config_nums(values: Mapping[str, Any], file: str, path: str = "") -> Any:
-    """Configuration values (the schedule, the scale range, ...) as sourced numbers."""
-    return _json_nums(values, file, path)
-
-
 def disclose_groups(groups: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
     """Missing-data group statistics (summary.json keeps raw counts) with the small ones withheld: a count
     ``<x>_n`` of 1 .. min_cell - 1 patients and its ``<x>_pct``, and every statistic of a small group."""
@@ -709,8 +705,7 @@ def build_context(
 ) -> dict[str, Any]:
     """The rendering context of a cohort's manuscript, from its aggregate outputs only.
 
-    ``config_values``: {config file: {dotted values}} of the configuration numbers the text names (the
-    schedule, the cut-offs); each becomes a :class:`Num` sourced to that file.
+    ``config_values``: the configuration numbers the text names (:func:`config_values`).
     """
     results_dir = Path(results_dir)
     fits = _read_csv(results_dir, FITS)
@@ -719,7 +714,6 @@ def build_context(
     lrt = _read_csv(results_dir, LRT)
     summary = json.loads((results_dir / SUMMARY).read_text(encoding="utf-8"))
     described = json.loads((results_dir / DESCRIPTIVES).read_text(encoding="utf-8"))
-    config = {name: config_nums(values, name) for name, values in config_values.items()}
     missing = _json_nums(summary, SUMMARY, "")
     missing["summary"]["groups"] = disclose_groups(missing["summary"]["groups"], min_cell)
     return {
@@ -729,7 +723,7 @@ def build_context(
         "missing": missing,
         "change": outcome_change_records(_read_csv(results_dir, OUTCOME_CHANGE)),
         "cohort": _json_nums(described, DESCRIPTIVES, ""),
-        "config": config,
+        "config": dict(config_values),
         "tables": table_blocks(results_dir, table_ids),
         "figures": dict(figures or FIGURES),
     }
@@ -1019,26 +1013,31 @@ TITLE = "Development of therapeutic alliance in mentalization-based treatment"
 MANUSCRIPT_FILES = ("manuscript.md", "methods.md", "results.md", "provenance.json")
 
 
-def config_values(
-    analysis: Mapping[str, Any], instruments: Any, min_cell: int, files: Mapping[str, str]
-) -> dict[str, Any]:
-    """The configuration numbers the text names, as {file: values}: the GAF cut-off, the assessment
-    schedule, the WAI scale range, the WSAS and BSI cut-offs and the disclosure threshold."""
-    versions = list(instruments.wai.versions.values())
-    scale = {"min": versions[0].scale_min, "max": versions[0].scale_max} if versions else {}
-    return {
-        files["analysis"]: {
-            "gaf_cutoff": analysis["gaf_cutoff"],
-            "wai_months": list(analysis["schedule"]["wai_months"]),
-            "outcome_months": list(analysis["schedule"]["outcome_months"]),
-            "min_cell": min_cell,
-        },
-        files["instruments"]: {
-            "wai_scale": scale,
-            "wsas_threshold": instruments.wsas.outcome_threshold,
-            "bsi_threshold": instruments.bsi.outcome_threshold,
-        },
+def config_values(analysis: Mapping[str, Any], instruments: Any, files: Mapping[str, str]) -> dict[str, Any]:
+    """The configuration numbers the text names, each a :class:`Num` keyed by its path in the config file
+    (``files``: {"analysis": the config file, "instruments": the instruments file}): the GAF cut-off, the
+    assessment schedule, the WAI scale range, and the WSAS and BSI cut-offs."""
+    config, instruments_file = files["analysis"], files["instruments"]
+
+    def schedule(name: str) -> list[Num]:
+        values = analysis["schedule"][name]
+        return [Num(float(v), config, f"analysis.schedule.{name}.{i}") for i, v in enumerate(values)]
+
+    values: dict[str, Any] = {
+        "gaf_cutoff": Num(float(analysis["gaf_cutoff"]), config, "analysis.gaf_cutoff"),
+        "wai_months": schedule("wai_months"),
+        "outcome_months": schedule("outcome_months"),
+        "wsas_threshold": Num(float(instruments.wsas.outcome_threshold), instruments_file, "wsas.outcome_threshold"),
+        "bsi_threshold": Num(float(instruments.bsi.outcome_threshold), instruments_file, "bsi.outcome_threshold"),
     }
+    versions = list(instruments.wai.versions.items())
+    if versions:
+        name, version = versions[0]
+        values["wai_scale"] = {
+            "min": Num(float(version.scale_min), instruments_file, f"wai.versions.{name}.scale_min"),
+            "max": Num(float(version.scale_max), instruments_file, f"wai.versions.{name}.scale_max"),
+        }
+    return values
 
 
 def write_manuscript(template_dir: Path, context: Mapping[str, Any], alpha: float, output: Path) -> list[Path]:

@@ -15,7 +15,6 @@ output = Path(snakemake.output.manuscript).parent
 values = config_values(
     snakemake.params.analysis,
     load_instruments(snakemake.input.instruments),
-    snakemake.params.min_cell,
     files={"analysis": "config/config.yaml", "instruments": snakemake.input.instruments},
 )
 context = build_context(output.parent, catalogue, values, min_cell=snakemake.params.min_cell)
