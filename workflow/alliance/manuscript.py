@@ -84,7 +84,6 @@ JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 _OPEN, _MID, _CLOSE = "\x02", "\x03", "\x04"
 _MARKED = re.compile(f"{_OPEN}(\\d+){_MID}(.*?){_CLOSE}", re.DOTALL)
 _BLOCK_OPEN, _BLOCK_CLOSE = "\x05", "\x06"
-_BLOCK = re.compile(f"{_BLOCK_OPEN}(\\d+){_MID}(.*?){_BLOCK_CLOSE}", re.DOTALL)
 
 
 class ManuscriptError(ValueError):
@@ -450,11 +449,13 @@ def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> Sa
     def prob(value: Any) -> str:
         return recorder.mark(_num(value), "prob")
 
+    # The outcome-change table's full layout holds 2 decimals; printing them as they are avoids rounding
+    # twice (26.349 -> "26.35" -> "26.4", where the table prints "26.3").
     def admission(record: Mapping[str, Any]) -> str:
-        return mean_sd({"mean": record["admission_mean"], "sd": record["admission_sd"]})
+        return mean_sd({"mean": record["admission_mean"], "sd": record["admission_sd"]}, places=2)
 
     def discharge(record: Mapping[str, Any]) -> str:
-        return mean_sd({"mean": record["discharge_mean"], "sd": record["discharge_sd"]})
+        return mean_sd({"mean": record["discharge_mean"], "sd": record["discharge_sd"]}, places=2)
 
     env.filters.update(
         pair_slope=lambda pair: (pair[0], pair[1]["slope"]),
@@ -1010,7 +1011,6 @@ def convert(markdown: Path, outputs: Mapping[str, Path], resource_path: Sequence
 # --------------------------------------------------------------------------------------------------
 
 TITLE = "Development of therapeutic alliance in mentalization-based treatment"
-MANUSCRIPT_FILES = ("manuscript.md", "methods.md", "results.md", "provenance.json")
 
 
 def config_values(analysis: Mapping[str, Any], instruments: Any, files: Mapping[str, str]) -> dict[str, Any]:
