@@ -23,6 +23,7 @@ def project(tmp_path):
     shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
     shutil.copytree(ROOT / "workflow", copy / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "config", copy / "config")
+    shutil.copytree(ROOT / "manuscript", copy / "manuscript")
     return copy
 
 
@@ -136,6 +137,7 @@ PATIENT_COLUMNS = [  # outputs.md, clean/patients.csv (the listed ones; more may
 
 def test_default_build_follows_the_output_contract_and_is_byte_identical(project):
     import hashlib
+    import re
 
     result = run_snakemake(project)
     assert result.returncode == 0, result.stderr
@@ -167,7 +169,8 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
         files = sorted(
             p
             for p in (project / "results").rglob("*")
-            if p.is_file() and p.suffix in (".csv", ".txt", ".json", ".md", ".html", ".tex", ".png", ".svg", ".pdf")
+            if p.is_file()
+            and p.suffix in (".csv", ".txt", ".json", ".md", ".html", ".tex", ".png", ".svg", ".pdf", ".docx")
         )
         return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
@@ -188,3 +191,11 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
     result = run_snakemake(project, "--forceall")
     assert result.returncode == 0, result.stderr
     assert digests() == first
+
+    # Editing a template re-runs the rendering steps only.
+    template = project / "manuscript" / "results.md.j2"
+    template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    dry = run_snakemake(project, "--dry-run", "--quiet", "rules")
+    assert dry.returncode == 0, dry.stderr
+    planned = {match.group(1) for match in re.finditer(r"^(\w+)\s+\d+$", dry.stdout, re.MULTILINE)} - {"total"}
+    assert planned == {"manuscript_text", "manuscript_documents", "all"}, dry.stdout

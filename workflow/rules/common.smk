@@ -130,7 +130,8 @@ def cohort_outputs(wildcards):
             "missing_retention.png",
         )
     ]
-    return clean + models + tables + descriptive + figures + missing
+    manuscript = manuscript_outputs()
+    return clean + models + tables + descriptive + figures + missing + manuscript
 
 
 MODEL_OUTPUTS = (
@@ -140,3 +141,21 @@ MODEL_OUTPUTS = (
     "likelihood_ratio_tests",
     "pattern_averaged",
 )
+
+
+# The manuscript (workflow/rules/manuscript.smk): its templates, the tables it includes, and its outputs.
+MANUSCRIPT_TEMPLATES = sorted(str(p) for p in Path("manuscript").glob("*.md.j2"))
+if not MANUSCRIPT_TEMPLATES:
+    raise WorkflowError("no templates manuscript/*.md.j2 in the working directory")
+MANUSCRIPT_TABLES = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change")
+
+
+def manuscript_outputs():
+    from alliance.manuscript import find_pdf_engine
+
+    formats = ("md", "html", "docx") + (("pdf",) if find_pdf_engine() else ())
+    return [
+        f"results/{cohort}/manuscript/{name}"
+        for cohort in COHORTS
+        for name in [f"manuscript.{ext}" for ext in formats] + ["provenance.json"]
+    ]

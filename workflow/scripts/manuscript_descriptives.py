@@ -1,0 +1,14 @@
+"""Snakemake adapter: the aggregates the manuscript cites beyond the tables (rule manuscript_descriptives)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+from alliance.descriptives import load_table_rows
+from alliance.logs import step_logger
+from alliance.manuscript import cohort_descriptives
+from alliance.pipeline import read_clean_patients, write_json
+
+log = step_logger("manuscript_descriptives", snakemake.log[0])
+patients = read_clean_patients(snakemake.input.patients)
+record = cohort_descriptives(patients, load_table_rows(snakemake.input.rows), snakemake.params.min_cell)
+write_json(record, snakemake.output[0])
+log.info(f"described {record['n_patients']} patients")
