@@ -677,8 +677,9 @@ def table_blocks(results_dir: Path, table_ids: Iterable[str]) -> dict[str, tuple
 
 
 def disclose_groups(groups: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
-    """Missing-data group statistics (summary.json keeps raw counts) with the small ones withheld: a count
-    ``<x>_n`` of 1 .. min_cell - 1 patients and its ``<x>_pct``, and every statistic of a small group."""
+    """Missing-data group statistics with the small ones withheld: a count ``<x>_n`` of 1 .. min_cell - 1
+    patients and its ``<x>_pct``, and every statistic of a small group. summary.json already writes
+    the counts it withholds as null; with min_cell > 0 a null is such a withheld value."""
     out: dict[str, Any] = {}
     for name, group in groups.items():
         record = dict(group)
@@ -690,7 +691,8 @@ def disclose_groups(groups: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
             stem = key.removesuffix("_pct").removesuffix("_n")
             count = group.get(f"{stem}_n")
             small = isinstance(count, Num) and descriptives.is_small(count.value, min_cell)
-            if small_group or (small and key in (f"{stem}_n", f"{stem}_pct")):
+            withheld_upstream = min_cell > 0 and value.missing
+            if small_group or withheld_upstream or (small and key in (f"{stem}_n", f"{stem}_pct")):
                 record[key] = Num(math.nan, value.file, value.key, suppressed=min_cell)
         out[name] = record
     return out
