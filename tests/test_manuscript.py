@@ -22,8 +22,10 @@ import pytest
 from alliance import manuscript as ms
 from alliance.descriptives import load_table_rows, write_descriptive_tables
 from alliance.missing_data import write_missing_data
+from alliance.model_runs import PATTERN_AVERAGED_COLUMNS
 from alliance.models import load_catalogue
 from alliance.pipeline import write_json
+from alliance.robustness import write_robustness_tables
 from alliance.tables import write_model_tables
 from scipy import stats
 from synthetic_cohorts import CONFIG, INSTRUMENTS, ROOT, synthetic_cohort
@@ -104,6 +106,7 @@ def write_model_outputs(models_dir: Path, overrides: dict[tuple[str, str], tuple
         ("likelihood_ratio_tests", tests),
     ):
         pd.DataFrame(rows).to_csv(models_dir / f"{name}.csv", index=False)
+    pd.DataFrame(columns=PATTERN_AVERAGED_COLUMNS).to_csv(models_dir / "pattern_averaged.csv", index=False)
 
 
 def _figure(path: Path) -> None:
@@ -118,6 +121,7 @@ def build_outputs(results: Path, min_cell: int = 0, overrides=None) -> Path:
     _, _, clean = synthetic_cohort()
     write_model_outputs(results / "models", overrides)
     write_model_tables(results / "models", list(CATALOGUE.models), results / "tables", alpha=ALPHA)
+    write_robustness_tables(results / "models", CATALOGUE, results / "tables", min_cell)
     write_descriptive_tables(clean.patients, INSTRUMENTS, ROWS, results / "tables", min_cell)
     write_missing_data(clean.patients, clean.wai_long, clean.outcomes_long, results / "missing_data", min_cell, ROWS)
     (results / "manuscript").mkdir(parents=True, exist_ok=True)
@@ -370,7 +374,7 @@ def test_every_number_is_recorded_and_equals_its_source_after_rounding(built):
     assert {"models/estimates.csv", "models/fits.csv", "models/likelihood_ratio_tests.csv"} <= files
     assert {"missing_data/summary.json", "manuscript/descriptives.json", ms.OUTCOME_CHANGE} <= files
     assert {"config/config.yaml", "config/instruments.yaml", "config/models.yaml"} <= files
-    assert set(provenance["tables"]) == {"table_1", "table_2", "table_3", "table_4", "table_outcome_change"}
+    assert set(provenance["tables"]) == set(ms.MANUSCRIPT_TABLES)
 
 
 def test_every_number_of_the_text_has_a_provenance_entry(built):
@@ -419,7 +423,7 @@ def documents(built) -> dict[str, Path]:
 
 def test_docx_has_word_tables_figures_headings_and_apa_fonts(documents):
     document = docx.Document(str(documents["docx"]))
-    assert len(document.tables) == 5
+    assert len(document.tables) == 8  # Tables I-IV and S1-S4
     header = [cell.text for cell in document.tables[2].rows[0].cells]  # Table III (I, II, III, IV, S1)
     assert header[0] == "Model" and "AIC" in header[-1]
     assert len(document.inline_shapes) == 2
@@ -448,7 +452,7 @@ def test_docx_is_byte_identical_when_rebuilt(documents, tmp_path):
 
 def test_html_is_standalone_with_tables_and_embedded_figures(documents):
     html = documents["html"].read_text(encoding="utf-8")
-    assert html.count("<table") == 5
+    assert html.count("<table") == 8
     assert html.count('src="data:image/png;base64,') == 2
     assert re.search(r"<h1[^>]*>Results</h1>", html)
     assert "Figure 1." in html and "\x02" not in html
@@ -491,3 +495,21 @@ def test_a_fresh_copy_of_the_templates_renders_the_same(built, tmp_path):
     shutil.copytree(TEMPLATES, copy)
     texts, _ = ms.render_manuscript(copy, context(built), ALPHA)
     assert texts["manuscript"] == (built / "manuscript" / "manuscript.md").read_text(encoding="utf-8")
+
+
+def test_robustness_sentences_follow_the_controlled_models(tmp_path):
+    """A finding that loses significance under a control is named as not remaining significant."""
+    weakened = {("goals_poor_outcome__n_assessments", "time:poor_outcome"): (-0.001, 0.01)}
+    results = build_outputs(tmp_path / "results" / "weak", overrides=weakened)
+    ms.write_manuscript(TEMPLATES, context(results), ALPHA, results / "manuscript")
+    text = (results / "manuscript" / "results.md").read_text(encoding="utf-8")
+    sentence = next(line for line in text.split(". ") if "pattern-mixture models" in line)
+    kept, lost = sentence.split("whereas")
+    assert "the poorer Goals development in the poor outcome subgroup" in lost
+    assert "the poorer Goals development in the poor outcome subgroup" not in kept
+    assert "the poorer Bonds development in the poor outcome subgroup" in kept
+    unweakened = (build_outputs(tmp_path / "results" / "plain") / "manuscript").parent
+    ms.write_manuscript(TEMPLATES, context(unweakened), ALPHA, unweakened / "manuscript")
+    plain = (unweakened / "manuscript" / "results.md").read_text(encoding="utf-8")
+    plain_sentence = next(line for line in plain.split(". ") if "pattern-mixture models" in line)
+    assert "the poorer Goals development in the poor outcome subgroup" in plain_sentence.split("whereas")[0]

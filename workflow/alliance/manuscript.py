@@ -32,8 +32,8 @@ import pandas as pd
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from alliance import descriptives
-from alliance.models import Catalogue, ModelSpec
+from alliance import descriptives, robustness
+from alliance.models import Catalogue, ModelSpec, variant_model_id
 from alliance.tables import format_fixed, format_integer
 
 # Files of a cohort's results directory the context reads (paths relative to results/<cohort>/).
@@ -47,6 +47,11 @@ DESCRIPTIVES = "manuscript/descriptives.json"
 CONTEXT_FILES = (FITS, ESTIMATES, VARIANCE, LRT, SUMMARY, OUTCOME_CHANGE, DESCRIPTIVES)
 
 TEMPLATE_SUFFIX = ".md.j2"
+# The tables the manuscript includes, in its order (rules/common.smk lists the same files as inputs).
+MANUSCRIPT_TABLES = (
+    "table_1", "table_2", "table_3", "table_4", "table_outcome_change",
+    "table_robustness", "table_pattern_mixture", "table_wai_version",
+)  # fmt: skip
 # Figures as the manuscript links them (relative to results/<cohort>/manuscript/).
 FIGURES = {"figure_1": "../figures/figure_1.png", "figure_2": "../figures/figure_2.png"}
 SECTIONS = ("methods", "results")  # rendered on their own and included by manuscript.md.j2
@@ -62,6 +67,8 @@ ALLOWED_LITERALS: tuple[str, ...] = (
     "Figure 1",
     "Figure 2",
     "Table S1",
+    "Table S2",
+    "Tables S3 and S4",
     "95% CI",
     "95% confidence",
     "APA 7",
@@ -608,10 +615,14 @@ def _role(term: str, spec: ModelSpec) -> str:
         return "intercept"
     if term == "time":
         return "slope"
-    base = term.removeprefix("time:")
-    if base in spec.controls:
+    # Only the predictor's terms have a role; controls (version indicators, the centred number of
+    # assessments) are not findings of the model.
+    predictor = spec.predictor_term
+    if predictor is None:
         return ""
-    return "pred_slope" if term.startswith("time:") else "pred"
+    if term == predictor:
+        return "pred"
+    return "pred_slope" if term == f"time:{predictor}" else ""
 
 
 def _json_nums(value: Any, file: str, path: str) -> Any:
@@ -698,12 +709,39 @@ def disclose_groups(groups: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
     return out
 
 
+def robustness_records(records: Mapping[str, Mapping[str, Any]], catalogue: Catalogue) -> list[dict[str, Any]]:
+    """Per robustness variant (but the uncontrolled one): each main finding's effect re-estimated under it,
+    and whether it holds (p < alpha in its stated direction). Findings the variant does not apply to,
+    or whose model has no fit, are left out."""
+    out = []
+    for variant in catalogue.robustness.variants:
+        if variant.is_baseline:
+            continue
+        findings = []
+        for finding in catalogue.robustness.findings:
+            model_id = variant_model_id(catalogue, finding.model, variant.id)
+            effect = records.get(model_id or "", {}).get("pred_slope" if finding.effect == "slope" else "pred")
+            if effect is None:
+                continue
+            estimate, p_value = _num(effect["estimate"]).value, _num(effect["p_value"]).value
+            findings.append(
+                {
+                    "id": finding.id,
+                    "name": finding.text,
+                    "effect": effect,
+                    "holds": robustness.holds(finding, estimate, p_value, catalogue.settings.alpha),
+                }
+            )
+        out.append({"id": variant.id, "label": variant.label, "findings": findings})
+    return out
+
+
 def build_context(
     results_dir: Path,
     catalogue: Catalogue,
     config_values: Mapping[str, Any],
     min_cell: int = 0,
-    table_ids: Sequence[str] = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change"),
+    table_ids: Sequence[str] = MANUSCRIPT_TABLES,
     figures: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The rendering context of a cohort's manuscript, from its aggregate outputs only.
@@ -719,10 +757,12 @@ def build_context(
     described = json.loads((results_dir / DESCRIPTIVES).read_text(encoding="utf-8"))
     missing = _json_nums(summary, SUMMARY, "")
     missing["summary"]["groups"] = disclose_groups(missing["summary"]["groups"], min_cell)
+    records = model_records(fits, estimates, variance, lrt, catalogue)
     return {
         "alpha": Num(catalogue.settings.alpha, "config/models.yaml", "settings.alpha"),
         "method": catalogue.settings.method,
-        "m": model_records(fits, estimates, variance, lrt, catalogue),
+        "m": records,
+        "robustness": robustness_records(records, catalogue),
         "missing": missing,
         "change": outcome_change_records(_read_csv(results_dir, OUTCOME_CHANGE)),
         "cohort": _json_nums(described, DESCRIPTIVES, ""),

@@ -150,6 +150,7 @@ class Finding:
     model: str
     effect: str  # intercept | slope
     direction: str  # negative | positive
+    text: str = ""  # how the manuscript names it mid-sentence (default: the label)
 
     def term(self, spec: ModelSpec) -> str:
         predictor = str(spec.predictor_term)
@@ -247,6 +248,7 @@ def robustness_from_mapping(spec: Mapping[str, Any], models: Mapping[str, ModelS
             model=str(entry["model"]),
             effect=str(entry.get("effect", "slope")),
             direction=str(entry.get("direction", "negative")),
+            text=str(entry.get("text", entry.get("label", entry["id"]))),
         )
         if finding.model not in models:
             raise CatalogueError(f"finding {finding.id}: model '{finding.model}' is not in the catalogue")

@@ -147,7 +147,14 @@ MODEL_OUTPUTS = (
 MANUSCRIPT_TEMPLATES = sorted(str(p) for p in Path("manuscript").glob("*.md.j2"))
 if not MANUSCRIPT_TEMPLATES:
     raise WorkflowError("no templates manuscript/*.md.j2 in the working directory")
-MANUSCRIPT_TABLES = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change")
+MANUSCRIPT_TABLES = (
+    "table_1",
+    "table_2",
+    "table_3",
+    "table_4",
+    "table_outcome_change",
+    *ROBUSTNESS_TABLES,
+)
 
 
 def manuscript_outputs():
