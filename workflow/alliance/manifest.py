@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -200,17 +199,17 @@ def rebuild(
     import yaml
 
     copy_project(project, scratch)
-    config_path = scratch / "verify-rebuild.yaml"
+    # The active configuration, this cohort only, replaces the copy's config.yaml (a --configfile would be
+    # merged with it and build the other cohorts too).
+    config_path = scratch / "config" / "config.yaml"
     config_path.write_text(yaml.safe_dump(scratch_config(config, cohort, project), sort_keys=True), encoding="utf-8")
-    environment_vars = dict(os.environ)
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", str(cores), "--configfile", str(config_path), "all"],
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), "all"],
         cwd=scratch,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        env=environment_vars,
     )
     if result.returncode != 0:
         raise RuntimeError(f"the scratch rebuild failed:\n{result.stderr[-4000:]}")
