@@ -33,7 +33,7 @@ rule verify_rebuild:
         "logs/{cohort}/verify_rebuild.log",
     conda:
         "../envs/alliance.yaml"
-    threads: workflow.cores
+    threads: 4  # at most --cores; the scratch build runs its jobs on them
     script:
         "../scripts/verify_rebuild.py"
 
