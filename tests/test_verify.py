@@ -443,3 +443,18 @@ def test_package_is_deterministic_and_never_holds_real_exports(tmp_path):
     with zipfile.ZipFile(first) as archive:
         assert {info.date_time for info in archive.infolist()} == {manifest.FIXED_TIME}
         assert archive.namelist() == sorted(archive.namelist())
+
+
+def test_cohort_scan_catches_a_small_model_cell_and_skips_patient_level_areas(tmp_path, identifiers):
+    from alliance.verify_pipeline import privacy_scan
+
+    cohort = cohort_tree(tmp_path)  # clean/, simulated/, validation.txt hold "A01": patient-level, not scanned
+    (cohort / "tables" / "table_3_full.csv").write_text(
+        "Model ID,Term,Estimate,Patients,Observations\ngoals_poor_only,Intercept,5.1,3,9\n"
+    )
+    leaks, scanned = privacy_scan(cohort, identifiers, min_cell=5)
+    assert [leak.describe() for leak in leaks] == ["tables/table_3_full.csv:2: small cell (column 'Patients': 3 < 5)"]
+    assert scanned == 4  # table_1.csv, table_3_full.csv, figure_1.svg, fits.csv
+    (cohort / "models" / "fits.csv").write_text("model_id,note\nx,A01\n")
+    leaks, _ = privacy_scan(cohort, identifiers, min_cell=0)
+    assert [(leak.file, leak.kind) for leak in leaks] == [("models/fits.csv", "patient_id")]
