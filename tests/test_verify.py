@@ -458,3 +458,14 @@ def test_cohort_scan_catches_a_small_model_cell_and_skips_patient_level_areas(tm
     (cohort / "models" / "fits.csv").write_text("model_id,note\nx,A01\n")
     leaks, _ = privacy_scan(cohort, identifiers, min_cell=0)
     assert [(leak.file, leak.kind) for leak in leaks] == [("models/fits.csv", "patient_id")]
+
+
+def test_manuscript_apa_statements_are_checked():
+    text = (
+        "Tasks rose (*b* = 0.03, *SE* = 0.01, *t*(80.5) = 3.00, *p* = .004, 95% CI [0.01, 0.05]).\n"
+        "Goals fell (*b* = \u22120.02, *SE* = 0.01, *t*(139.2) = \u22122.10, *p* = .370, 95% CI [\u22120.04, 0.00]).\n"
+        "Bonds (*b* = 0.02, *SE* = 0.01, *t*(100.0) = 2.00, *p* = .048, 95% CI [0.10, 0.30]).\n"
+        "The fit improved, \u03c7\u00b2(2) = 14.80, *p* < .001, for all subscales (all *p* \u2264 .034).\n"
+    )
+    findings = consistency.check_prose(text, "manuscript/results.md")
+    assert [(f.line, f.check) for f in findings] == [(2, "p from the test statistic"), (3, "95% CI")]

@@ -411,6 +411,7 @@ PROSE_PATTERNS = (
 ESTIMATE_PATTERN = re.compile(
     rf"\b(?:b|B|\u03b2|estimate)\s*=\s*(?P<est>{NUMBER})\s*,\s*SE\s*=\s*(?P<se>{NUMBER})"
     rf"(?:\s*,\s*t\s*\(\s*(?P<df>[\d.]+)\s*\)\s*=\s*(?P<stat>{NUMBER}))?(?:\s*,\s*(?P<p>{P_PART}|ns))?"
+    rf"(?:\s*,\s*95\s*%\s*CI\s*(?P<ci>\[[^\]]+\]))?"
 )
 
 
@@ -420,7 +421,7 @@ def check_prose(text: str, file: str) -> list[Finding]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if raw.lstrip().startswith("|"):
             continue
-        line = clean(raw.replace("\u2212", "-"))
+        line = clean(raw.replace("\u2212", "-")).replace("*", "")  # emphasis: *b* = 0.02, *p* < .001
         covered: list[tuple[int, int]] = []
         for match in ESTIMATE_PATTERN.finditer(line):
             covered.append(match.span())
@@ -431,6 +432,7 @@ def check_prose(text: str, file: str) -> list[Finding]:
                 statistic=match.group("stat") or "",
                 statistic_kind="t",
                 p=match.group("p") or "",
+                ci=match.group("ci") or "",
             )
             findings += check_group(group, file, number)
         for kind, pattern in PROSE_PATTERNS:
