@@ -340,11 +340,14 @@ def test_small_cells_are_caught_in_real_cohort_tables(tmp_path, identifiers):
     md.write_text(
         "| Characteristic | Good outcome (n = 4) mean (SD) or % | n missing |\n| --- | --- | --- |\n| Age | 26 | 2 |\n"
     )
+    text = tmp_path / "results.md"
+    text.write_text("Of these, 3 patients (*n* = 3) had no final WAI; *n* = 148 had a final GAF.\n")
     missing = tmp_path / "table_missing_data.csv"
     missing.write_text("Statistic,All,Good\nPatients (n),155,4\n")
-    files = [table, md, missing]
+    files = [table, md, missing, text]
     leaks = privacy.scan_files(files, tmp_path, identifiers, 5, tables=files)
     assert sorted((leak.file, leak.line) for leak in leaks) == [
+        ("results.md", 1),
         ("table_2.md", 1),
         ("table_2.md", 3),
         ("table_3_full.csv", 2),

@@ -149,7 +149,7 @@ def small_cells(text: str, file: str, suffix: str, min_cell: int) -> list[Leak]:
             if re.fullmatch(r"\d+(\.0+)?", value) and 0 < float(value) < min_cell:
                 leaks.append(Leak(file, line, "small cell", f"column '{column.strip()}': {value} < {min_cell}"))
     for number, line_text in enumerate(text.splitlines(), start=1):
-        for match in N_EQUALS.finditer(line_text):
+        for match in N_EQUALS.finditer(line_text.replace("*", "").replace("\\", "")):  # *n* = 3
             if 0 < int(match.group(1)) < min_cell:
                 leaks.append(Leak(file, number, "small cell", f"n = {match.group(1)} < {min_cell}"))
     return leaks
