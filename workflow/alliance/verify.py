@@ -676,6 +676,7 @@ class VerifyMapping:
     entries: Sequence[Mapping[str, Any]] = ()
     model_rows: Sequence[Mapping[str, Any]] = ()
     findings: Sequence[Mapping[str, Any]] = ()
+    not_compared: Sequence[Mapping[str, Any]] = ()
 
 
 def load_mapping(path: str | Path) -> VerifyMapping:
@@ -687,6 +688,7 @@ def load_mapping(path: str | Path) -> VerifyMapping:
         entries=spec.get("entries", []),
         model_rows=spec.get("model_rows", []),
         findings=spec.get("findings", []),
+        not_compared=spec.get("not_compared", []),
     )
 
 
@@ -697,6 +699,26 @@ def compare_all(mapping: VerifyMapping, published: Any, outputs: Outputs) -> lis
         results += compare_model_row(row, published, outputs, mapping.tolerances)
     for finding in mapping.findings:
         results += compare_finding(finding, outputs)
+    for item in mapping.not_compared:
+        value = lookup(published, item["published"])
+        text = _text(value) if not isinstance(value, Mapping) else json.dumps(value, default=float)
+        results.append(
+            Comparison(
+                str(item["published"]),
+                "Not compared",
+                str(item["published"]),
+                text,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "not stated",
+                "",
+                str(item.get("reason", "")),
+            )
+        )
     return results
 
 
