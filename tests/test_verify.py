@@ -334,6 +334,7 @@ def test_a_planted_patient_id_or_date_is_caught_and_named(tmp_path, identifiers)
     (tables / "table_9.md").write_text("| Model | Note |\n| --- | --- |\n| goals | patient A02 dropped |\n")
     (tables / "fig.svg").write_text("<svg><text>admitted 2012-09-03</text></svg>\n")
     (tables / "ok.md").write_text("Model A010 and XA01 and 2011-01-100 are not identifiers.\n")
+    (tables / "ok.html").write_text('<img src="data:image/png;charset=utf8;base64,iVBO+A01/xyz=">\n')
     files = sorted(tables.iterdir())
     leaks = privacy.scan_files(files, tmp_path / "results", identifiers, 0)
     assert [(leak.file, leak.line, leak.kind) for leak in leaks] == [
