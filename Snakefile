@@ -16,6 +16,7 @@ include: "workflow/rules/cohort.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/verify.smk"
 include: "workflow/rules/missing_data.smk"
 include: "workflow/rules/manuscript.smk"
 

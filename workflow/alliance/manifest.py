@@ -1,0 +1,300 @@
+"""Determinism and integrity: SHA-256 of every publishable output, of the inputs (never their content), the
+configuration, the code version and the environment; comparison of two builds' outputs; the reviewers'
+reproducibility package as a deterministic zip.
+
+What is publishable follows docs/outputs.md: everything under ``results/<cohort>/`` except the patient-level
+areas (:data:`SENSITIVE`) and the verification report itself (it is written after the manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+# Patient-level areas of results/<cohort>/ (README: "treat them like the exports themselves").
+SENSITIVE = ("clean", "quarantine", "simulated", "validation.txt")
+VERIFY_DIR = "verify"
+CODE_PATTERNS = ("Snakefile", "workflow/**/*.py", "workflow/**/*.smk", "workflow/**/*.yaml", "workflow/**/*.rst")
+IGNORED_PARTS = ("__pycache__", ".snakemake", ".pytest_cache")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_sensitive(relative: PurePosixPath) -> bool:
+    """A path relative to results/<cohort>/ in a patient-level area."""
+    return bool(relative.parts) and relative.parts[0] in SENSITIVE
+
+
+def publishable_files(cohort_dir: Path, include_verify: bool = False) -> list[Path]:
+    """Every publishable file of a cohort, sorted by relative path."""
+    files = []
+    for path in cohort_dir.rglob("*"):
+        if not path.is_file():
+            continue
+        relative = PurePosixPath(path.relative_to(cohort_dir).as_posix())
+        if is_sensitive(relative) or any(part in IGNORED_PARTS for part in relative.parts):
+            continue
+        if relative.parts[0] == VERIFY_DIR and not include_verify:
+            continue
+        files.append(path)
+    return sorted(files, key=lambda p: p.relative_to(cohort_dir).as_posix())
+
+
+def hash_tree(files: Iterable[Path], base: Path) -> dict[str, str]:
+    return {path.relative_to(base).as_posix(): sha256_file(path) for path in files}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def code_version(project: Path) -> dict[str, Any]:
+    """The git commit (and whether the tree differs from it) when there is one; always a hash of the code
+    files, so that a copy without git is identified too."""
+    files = sorted(
+        {p for pattern in CODE_PATTERNS for p in project.glob(pattern) if p.is_file()}
+        - {p for p in project.rglob("*") if any(part in IGNORED_PARTS for part in p.parts)}
+    )
+    code = hash_tree(files, project)
+    version: dict[str, Any] = {"code_sha256": sha256_text(canonical_json(code)), "code_files": len(code)}
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True, timeout=20
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "Snakefile", "workflow", "config"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return version
+    version["git_commit"] = commit
+    version["git_uncommitted_changes"] = bool(status.strip())
+    return version
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform and every installed distribution with its version."""
+    packages = {
+        (dist.metadata["Name"] or "").lower(): dist.version
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"]
+    }
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "packages": dict(sorted(packages.items())),
+    }
+
+
+def input_hashes(files: Sequence[Path], base: Path | None = None) -> dict[str, str]:
+    """SHA-256 of each input file by name (relative to ``base`` when given); never their content."""
+    out = {}
+    for path in sorted(files):
+        key = path.relative_to(base).as_posix() if base and path.is_relative_to(base) else path.name
+        out[key] = sha256_file(path)
+    return out
+
+
+def build_manifest(
+    cohort: str,
+    cohort_dir: Path,
+    export_files: Sequence[Path],
+    export_base: Path | None,
+    config: Mapping[str, Any],
+    config_files: Sequence[Path],
+    project: Path,
+) -> dict[str, Any]:
+    """The manifest of one cohort's build. No timestamps: the same build gives the same manifest (up to
+    the code version and environment, which it records)."""
+    outputs = hash_tree(publishable_files(cohort_dir), cohort_dir)
+    return {
+        "cohort": cohort,
+        "outputs": outputs,
+        "outputs_sha256": sha256_text(canonical_json(outputs)),
+        "inputs": {"exports": input_hashes(export_files, export_base)},
+        "config": {
+            "merged_sha256": sha256_text(canonical_json(config)),
+            "files": input_hashes(config_files, project),
+        },
+        "code": code_version(project),
+        "environment": environment(),
+    }
+
+
+@dataclass(frozen=True)
+class Difference:
+    file: str
+    status: str  # "differs", "missing in rebuild", "only in rebuild"
+
+
+def compare_hashes(original: Mapping[str, str], rebuilt: Mapping[str, str]) -> list[Difference]:
+    """Files whose bytes differ between two builds, or that only one build has."""
+    out = []
+    for name in sorted(set(original) | set(rebuilt)):
+        if name not in rebuilt:
+            out.append(Difference(name, "missing in rebuild"))
+        elif name not in original:
+            out.append(Difference(name, "only in rebuild"))
+        elif original[name] != rebuilt[name]:
+            out.append(Difference(name, "differs"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Scratch rebuild
+# --------------------------------------------------------------------------------------------------
+
+
+def scratch_config(config: Mapping[str, Any], cohort: str, workdir: Path) -> dict[str, Any]:
+    """The active configuration restricted to one cohort, with its exports path made absolute."""
+    copy = json.loads(json.dumps(config))
+    cohort_spec = dict(copy["cohorts"][cohort])
+    if "exports" in cohort_spec:
+        cohort_spec["exports"] = str((workdir / cohort_spec["exports"]).resolve())
+    copy["cohorts"] = {cohort: cohort_spec}
+    return dict(copy)
+
+
+def copy_project(project: Path, target: Path) -> None:
+    """Snakefile, workflow/ and config/ of ``project`` into ``target`` (no results, no caches)."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(project / "Snakefile", target / "Snakefile")
+    ignore = shutil.ignore_patterns(*IGNORED_PARTS)
+    shutil.copytree(project / "workflow", target / "workflow", ignore=ignore)
+    shutil.copytree(project / "config", target / "config", ignore=ignore)
+
+
+def rebuild(
+    project: Path, config: Mapping[str, Any], cohort: str, scratch: Path, cores: int = 1, timeout: int = 3600
+) -> tuple[dict[str, str], str]:
+    """Build ``cohort`` from nothing in a copy of the project under ``scratch``; returns the hashes of its
+    publishable outputs and the tail of snakemake's output (for the report when it fails)."""
+    import yaml
+
+    copy_project(project, scratch)
+    # The active configuration, this cohort only, replaces the copy's config.yaml (a --configfile would be
+    # merged with it and build the other cohorts too).
+    config_path = scratch / "config" / "config.yaml"
+    config_path.write_text(yaml.safe_dump(scratch_config(config, cohort, project), sort_keys=True), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), "all"],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the scratch rebuild failed:\n{result.stderr[-4000:]}")
+    cohort_dir = scratch / "results" / cohort
+    return hash_tree(publishable_files(cohort_dir), cohort_dir), result.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------------------------------
+# Reproducibility package
+# --------------------------------------------------------------------------------------------------
+
+PACKAGE_FILES = (
+    "Snakefile",
+    "README.md",
+    "pyproject.toml",
+    "requirements.txt",
+    "constraints.txt",
+)
+PACKAGE_DIRS = ("workflow", "config", "docs")
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def package_members(
+    project: Path,
+    real_exports: Sequence[Path],
+    synthetic_exports: Mapping[str, Path],
+    manifests: Mapping[str, Path],
+) -> list[tuple[str, Path]]:
+    """(name in the zip, file) of everything the package holds, sorted: the code, the config, the docs,
+    every synthetic cohort's exports and every manifest. Files inside a real cohort's exports directory are
+    never included, wherever that directory is."""
+    excluded = [path.resolve() for path in real_exports]
+
+    def allowed(path: Path) -> bool:
+        resolved = path.resolve()
+        return not any(resolved == e or resolved.is_relative_to(e) for e in excluded) and not any(
+            part in IGNORED_PARTS for part in path.parts
+        )
+
+    members: dict[str, Path] = {}
+    for name in PACKAGE_FILES:
+        if (project / name).is_file() and allowed(project / name):
+            members[name] = project / name
+    for directory in PACKAGE_DIRS:
+        for path in (project / directory).rglob("*"):
+            if path.is_file() and allowed(path):
+                members[path.relative_to(project).as_posix()] = path
+    for cohort, exports in synthetic_exports.items():
+        for path in sorted(exports.rglob("*")):
+            if path.is_file() and allowed(path):
+                members[f"synthetic_exports/{cohort}/{path.relative_to(exports).as_posix()}"] = path
+    for cohort, manifest in manifests.items():
+        members[f"manifests/{cohort}/manifest.json"] = manifest
+    return sorted(members.items())
+
+
+def write_zip(members: Sequence[tuple[str, Path]], extra: Mapping[str, str], target: Path) -> None:
+    """A zip with fixed timestamps, permissions and order: the same members give the same bytes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    entries = [(name, path.read_bytes()) for name, path in members] + [
+        (name, text.encode("utf-8")) for name, text in extra.items()
+    ]
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, data, compresslevel=9)
+
+
+PACKAGE_README = """# Reproducibility package: Folmo et al. (2020), alliance in MBT
+
+This archive holds the workflow that regenerates the paper's tables and figures, its configuration, the
+synthetic cohort's exports (`synthetic_exports/`; never a clinic's exports) and the SHA-256 manifest of
+every publishable output of each cohort (`manifests/<cohort>/manifest.json`).
+
+Check it:
+
+    python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
+    .venv/bin/snakemake --cores all             # build (results/synthetic/)
+    .venv/bin/snakemake --cores all verify      # published vs reproduced, consistency, privacy, rebuild
+    .venv/bin/snakemake --report report.html verify
+
+then open `results/synthetic/verify/report.html` (or report.html). The manifest's `outputs` lists the
+hash of every publishable file; `sha256sum` any of them after your build to compare. See README.md,
+section "Checking this paper's numbers".
+"""

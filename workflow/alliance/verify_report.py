@@ -1,0 +1,319 @@
+"""The verification report of one cohort: published vs reproduced, internal consistency, privacy scan and
+determinism, as Markdown, HTML (self-contained) and JSON. Same inputs, same bytes (no timestamps)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from alliance.consistency import Finding
+from alliance.manifest import Difference
+from alliance.privacy import Leak
+from alliance.verify import Comparison, summarise, summary_line
+
+COMPARISON_COLUMNS = (
+    ("id", "Published entry"),
+    ("label", "What"),
+    ("published", "Published"),
+    ("reproduced", "Reproduced"),
+    ("difference", "Difference"),
+    ("tolerance", "Tolerance"),
+    ("verdict", "Verdict"),
+    ("expected_significance", "Paper's p"),
+    ("reproduced_p", "Reproduced p"),
+    ("significance", "Significance"),
+    ("source", "Reproduced from"),
+    ("note", "Note"),
+)
+
+
+@dataclass(frozen=True)
+class Determinism:
+    """The scratch rebuild: whether it ran, the files compared and those that differ."""
+
+    ran: bool
+    files_compared: int = 0
+    differences: Sequence[Difference] = ()
+    error: str = ""
+    outputs_sha256: str = ""
+    code: Mapping[str, Any] = field(default_factory=dict)
+    environment: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    cohort: str
+    synthetic: bool
+    comparisons: Sequence[Comparison]
+    findings: Sequence[Finding]
+    files_checked: Sequence[str]
+    leaks: Sequence[Leak]
+    files_scanned: int
+    min_cell: int
+    determinism: Determinism
+
+    def status(self) -> dict[str, str]:
+        counts = summarise(self.comparisons)
+        return {
+            "published_vs_reproduced": (
+                "all match or within tolerance"
+                if counts["values"]["differs"] == 0 and counts["significance"]["disagrees"] == 0
+                else "some differ"
+            ),
+            "internal_consistency": "pass" if not self.findings else "fail",
+            "privacy": "pass" if not self.leaks else "fail",
+            "determinism": (
+                "not run"
+                if not self.determinism.ran
+                else ("fail" if self.determinism.error or self.determinism.differences else "pass")
+            ),
+        }
+
+
+def to_json(report: VerifyReport) -> str:
+    record = {
+        "cohort": report.cohort,
+        "synthetic": report.synthetic,
+        "status": report.status(),
+        "summary": summarise(report.comparisons),
+        "summary_line": summary_line(report.comparisons),
+        "comparisons": [asdict(c) for c in report.comparisons],
+        "consistency": {
+            "files_checked": list(report.files_checked),
+            "inconsistencies": [asdict(f) for f in report.findings],
+        },
+        "privacy": {
+            "files_scanned": report.files_scanned,
+            "min_cell": report.min_cell,
+            "leaks": [asdict(leak) for leak in report.leaks],
+        },
+        "determinism": {
+            "ran": report.determinism.ran,
+            "files_compared": report.determinism.files_compared,
+            "differences": [asdict(d) for d in report.determinism.differences],
+            "error": report.determinism.error,
+            "outputs_sha256": report.determinism.outputs_sha256,
+            "code": dict(report.determinism.code),
+        },
+    }
+    return json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _intro(report: VerifyReport) -> list[str]:
+    purpose = (
+        "This cohort is **synthetic**: the comparison with the published numbers is a calibration check of the "
+        "generator, not a test of the paper."
+        if report.synthetic
+        else "This cohort is read from a clinic's exports: the comparison with the published numbers is the review."
+    )
+    return [
+        purpose,
+        "",
+        (
+            "Verdicts: **matches** = the reproduced value rounds to the published one at the published precision; "
+            "**within tolerance** = it does not, but the difference is within the tolerance of `config/verify.yaml`; "
+            "**differs** = outside it; **not reproduced** = the workflow has no such value. Significance: the paper's "
+            '"ns" means p >= .05, stars and "<.05"/"<.001" a p below that; **stars differ** = significant at .05 on both '
+            "sides, at different star levels."
+        ),
+    ]
+
+
+def to_markdown(report: VerifyReport) -> str:
+    status = report.status()
+    lines = [f"# Verification report: cohort `{report.cohort}`", ""]
+    lines += ["## Summary", ""]
+    lines += [f"- Published vs reproduced: {summary_line(report.comparisons)}"]
+    lines += [
+        (
+            f"- Internal consistency: {status['internal_consistency']} "
+            f"({len(report.findings)} inconsistencies in {len(report.files_checked)} files)"
+        ),
+        (
+            f"- Privacy scan: {status['privacy']} ({len(report.leaks)} findings in {report.files_scanned} files; "
+            f"min_cell {report.min_cell})"
+        ),
+        f"- Determinism (scratch rebuild): {status['determinism']}"
+        + (
+            f" ({len(report.determinism.differences)} of {report.determinism.files_compared} files differ)"
+            if report.determinism.ran
+            else ""
+        ),
+        "",
+    ]
+    lines += _intro(report) + [""]
+    lines += ["## Published vs reproduced", ""]
+    section = None
+    for comparison in report.comparisons:
+        if comparison.section != section:
+            section = comparison.section
+            lines += ["", f"### {section}", ""]
+            lines += ["| " + " | ".join(title for _, title in COMPARISON_COLUMNS) + " |"]
+            lines += ["| " + " | ".join("---" for _ in COMPARISON_COLUMNS) + " |"]
+        lines.append("| " + " | ".join(_md(getattr(comparison, key)) for key, _ in COMPARISON_COLUMNS) + " |")
+    lines += ["", "## Internal consistency", ""]
+    lines += [
+        (
+            "Estimates, SEs, df, t (Z) and p reported together must agree after rounding; p stated as < .05 must be; "
+            '"ns" must have p >= .05; stars must match p.'
+        ),
+        "",
+    ]
+    if report.findings:
+        lines += ["| Location | Check | Reported | Problem |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {_md(f.location())} | {_md(f.check)} | {_md(f.reported)} | {_md(f.message)} |" for f in report.findings
+        ]
+    else:
+        lines.append(f"No inconsistencies in {len(report.files_checked)} files.")
+    lines += ["", "## Privacy scan", ""]
+    if report.leaks:
+        lines += [f"- {_md(leak.describe())}" for leak in report.leaks]
+    else:
+        lines.append(
+            f"No patient_id or date of the exports in {report.files_scanned} publishable files"
+            + (f"; no count under {report.min_cell} in the tables." if report.min_cell > 0 else ".")
+        )
+    lines += ["", "## Determinism", ""]
+    determinism = report.determinism
+    if not determinism.ran:
+        lines.append("The scratch rebuild was not run.")
+    elif determinism.error:
+        lines.append(f"The scratch rebuild failed: {_md(determinism.error)}")
+    elif determinism.differences:
+        lines += [f"- `{d.file}`: {d.status}" for d in determinism.differences]
+    else:
+        lines.append(
+            f"A rebuild from nothing in a scratch copy gave the same bytes for all {determinism.files_compared} "
+            "publishable files."
+        )
+    lines += ["", f"Outputs SHA-256 (of the manifest's list): `{determinism.outputs_sha256}`"]
+    code = dict(determinism.code)
+    if code:
+        lines += [f"Code: {', '.join(f'{k} `{v}`' for k, v in sorted(code.items()))}"]
+    lines += [
+        "",
+        "The full manifest (every file's SHA-256, inputs, config, environment) is `verify/manifest.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+.matches, .agrees, .pass { background: #e3f4e3; }
+.within-tolerance, .stars-differ { background: #fff6d6; }
+.differs, .disagrees, .fail { background: #f9dcdc; }
+.not-reproduced { background: #eee; }
+"""
+
+
+def _cls(text: str) -> str:
+    return text.replace(" ", "-")
+
+
+def to_html(report: VerifyReport) -> str:
+    """A self-contained HTML page (inline style, no script, no external resources)."""
+
+    def esc(value: Any) -> str:
+        return html.escape(str(value), quote=True)
+
+    status = report.status()
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head><meta charset="utf-8">',
+        f"<title>Verification report: {esc(report.cohort)}</title>",
+        f"<style>{STYLE}</style></head>",
+        "<body>",
+        f"<h1>Verification report: cohort <code>{esc(report.cohort)}</code></h1>",
+        '<h2 id="summary">Summary</h2>',
+        '<table id="verify-summary"><tbody>',
+        f"<tr><th>Published vs reproduced</th><td>{esc(summary_line(report.comparisons))}</td></tr>",
+        (
+            f'<tr><th>Internal consistency</th><td class="{status["internal_consistency"]}">'
+            f"{esc(status['internal_consistency'])}: {len(report.findings)} inconsistencies in "
+            f"{len(report.files_checked)} files</td></tr>"
+        ),
+        (
+            f'<tr><th>Privacy scan</th><td class="{status["privacy"]}">{esc(status["privacy"])}: {len(report.leaks)} '
+            f"findings in {report.files_scanned} files (min_cell {report.min_cell})</td></tr>"
+        ),
+        f'<tr><th>Determinism</th><td class="{_cls(status["determinism"])}">{esc(status["determinism"])}'
+        + (
+            f": {len(report.determinism.differences)} of {report.determinism.files_compared} files differ"
+            if report.determinism.ran
+            else ""
+        )
+        + "</td></tr>",
+        "</tbody></table>",
+    ]
+    parts += [f"<p>{esc(line)}</p>" for line in _intro(report) if line]
+    parts.append('<h2 id="published">Published vs reproduced</h2>')
+    section = None
+    for comparison in report.comparisons:
+        if comparison.section != section:
+            if section is not None:
+                parts.append("</tbody></table>")
+            section = comparison.section
+            parts.append(f"<h3>{esc(section)}</h3>")
+            parts.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{esc(t)}</th>" for _, t in COMPARISON_COLUMNS)
+                + "</tr></thead><tbody>"
+            )
+        cells = []
+        for key, _ in COMPARISON_COLUMNS:
+            value = getattr(comparison, key)
+            css = f' class="{_cls(value)}"' if key in ("verdict", "significance") and value else ""
+            cells.append(f"<td{css}>{esc(value)}</td>")
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    if section is not None:
+        parts.append("</tbody></table>")
+    parts.append('<h2 id="consistency">Internal consistency</h2>')
+    if report.findings:
+        parts.append(
+            "<table><thead><tr><th>Location</th><th>Check</th><th>Reported</th><th>Problem</th></tr></thead><tbody>"
+        )
+        parts += [
+            f"<tr><td>{esc(f.location())}</td><td>{esc(f.check)}</td><td>{esc(f.reported)}</td><td>{esc(f.message)}</td></tr>"
+            for f in report.findings
+        ]
+        parts.append("</tbody></table>")
+    else:
+        parts.append(f"<p>No inconsistencies in {len(report.files_checked)} files.</p>")
+    parts.append('<h2 id="privacy">Privacy scan</h2>')
+    if report.leaks:
+        parts.append("<ul>" + "".join(f"<li>{esc(leak.describe())}</li>" for leak in report.leaks) + "</ul>")
+    else:
+        parts.append(f"<p>No patient_id or date of the exports in {report.files_scanned} publishable files.</p>")
+    parts.append('<h2 id="determinism">Determinism</h2>')
+    determinism = report.determinism
+    if not determinism.ran:
+        parts.append("<p>The scratch rebuild was not run.</p>")
+    elif determinism.error:
+        parts.append(f"<p>The scratch rebuild failed: {esc(determinism.error)}</p>")
+    elif determinism.differences:
+        parts.append(
+            "<ul>"
+            + "".join(f"<li><code>{esc(d.file)}</code>: {esc(d.status)}</li>" for d in determinism.differences)
+            + "</ul>"
+        )
+    else:
+        parts.append(
+            f"<p>A rebuild from nothing in a scratch copy gave the same bytes for all {determinism.files_compared} "
+            "publishable files.</p>"
+        )
+    parts.append(f"<p>Outputs SHA-256: <code>{esc(determinism.outputs_sha256)}</code></p>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)

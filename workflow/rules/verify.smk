@@ -1,0 +1,107 @@
+# Peer-review verification (on request: `snakemake --cores all verify`): published vs reproduced,
+# internal consistency, privacy scan, SHA-256 manifest and a rebuild in a scratch copy; `package`
+# writes the reviewers' reproducibility zip. Not part of the default build (the rebuild doubles it).
+
+
+include: "verify_common.smk"
+
+
+rule verify_manifest:
+    input:
+        cohort_build,
+        exports=verify_exports,
+    output:
+        manifest="results/{cohort}/verify/manifest.json",
+    log:
+        "logs/{cohort}/verify_manifest.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        exports=verify_exports,
+        exports_dir=exports_dir,
+        cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
+    script:
+        "../scripts/verify_manifest.py"
+
+
+rule verify_rebuild:
+    input:
+        manifest="results/{cohort}/verify/manifest.json",
+    output:
+        rebuild="results/{cohort}/verify/rebuild.json",
+    log:
+        "logs/{cohort}/verify_rebuild.log",
+    conda:
+        "../envs/alliance.yaml"
+    threads: 4  # at most --cores; the scratch build runs its jobs on them
+    script:
+        "../scripts/verify_rebuild.py"
+
+
+rule verify_report:
+    input:
+        cohort_build,
+        manifest="results/{cohort}/verify/manifest.json",
+        rebuild="results/{cohort}/verify/rebuild.json",
+        mapping=VERIFY_MAPPING,
+        exports=verify_exports,
+    output:
+        md="results/{cohort}/verify/report.md",
+        html=report(
+            "results/{cohort}/verify/report.html",
+            caption="../report/verify.rst",
+            category="Verification",
+            labels={"report": "Published vs reproduced", "cohort": "{cohort}"},
+        ),
+        json="results/{cohort}/verify/report.json",
+    log:
+        "logs/{cohort}/verify_report.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
+        exports=verify_exports,
+        delimiter=lambda wildcards: cohort_options(wildcards)["delimiter"],
+        min_cell=min_cell,
+        synthetic=lambda wildcards: is_simulated(wildcards.cohort),
+    script:
+        "../scripts/verify_report.py"
+
+
+rule verify:
+    input:
+        expand(
+            "results/{cohort}/verify/report.{ext}",
+            cohort=COHORTS,
+            ext=("md", "html", "json"),
+        ),
+
+
+rule package:
+    input:
+        manifests=expand("results/{cohort}/verify/manifest.json", cohort=COHORTS),
+        synthetic=[
+            f"results/{cohort}/simulated/exports"
+            for cohort in COHORTS
+            if is_simulated(cohort)
+        ],
+    output:
+        zip="results/reproducibility-package.zip",
+    log:
+        "logs/package.log",
+    conda:
+        "../envs/alliance.yaml"
+    params:
+        real_exports=[
+            cohort["exports"] for cohort in COHORTS.values() if "exports" in cohort
+        ],
+        synthetic_exports={
+            cohort: f"results/{cohort}/simulated/exports"
+            for cohort in COHORTS
+            if is_simulated(cohort)
+        },
+        manifests={
+            cohort: f"results/{cohort}/verify/manifest.json" for cohort in COHORTS
+        },
+    script:
+        "../scripts/package.py"

@@ -1,0 +1,28 @@
+"""Snakemake adapter: the verification report of a cohort (rule verify_report)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+import sys
+from pathlib import Path
+
+from alliance.logs import step_logger
+from alliance.verify_pipeline import write_verify_report
+
+log = step_logger("verify_report", snakemake.log[0])
+report, leaks = write_verify_report(
+    cohort=snakemake.wildcards.cohort,
+    cohort_dir=Path(snakemake.params.cohort_dir),
+    mapping_path=Path(snakemake.input.mapping),
+    manifest_path=Path(snakemake.input.manifest),
+    rebuild_path=Path(snakemake.input.rebuild),
+    exports=[Path(p) for p in snakemake.params.exports],
+    delimiter=snakemake.params.delimiter,
+    min_cell=int(snakemake.params.min_cell),
+    synthetic=bool(snakemake.params.synthetic),
+    outputs={"md": Path(snakemake.output.md), "html": Path(snakemake.output.html), "json": Path(snakemake.output.json)},
+)
+log.info(report.status())
+if leaks:
+    for leak in leaks:
+        log.error(f"privacy: {leak.describe()}")
+    sys.exit(f"privacy scan failed: {len(leaks)} findings in " + ", ".join(sorted({leak.file for leak in leaks})))
