@@ -310,6 +310,17 @@ def test_paper_layout_ns_and_stars_are_held_against_the_full_table():
     findings = consistency.check_paper_against_full(paper, full, "tables/table_4.csv")
     assert [(f.line, f.check) for f in findings] == [(3, "ns means p >= .05"), (3, "stars match p")]
 
+    # A section heading row ("Patient factors", no estimates) is not a model: the rows still line up.
+    with_heading = consistency.parse_csv_table(
+        "Model,Predictor,Intercept Mean (SE),Linear slope Mean (SE)\n"
+        "GOALS,,4.98 (0.10),0.020 (0.0064)\n"
+        ",Patient factors,,\n"
+        ",Poor vs high outcome,ns,-0.03 (0.0086)*\n"
+    )
+    assert with_heading is not None
+    findings = consistency.check_paper_against_full(with_heading, full, "tables/table_4.csv")
+    assert [(f.line, f.check) for f in findings] == [(4, "ns means p >= .05"), (4, "stars match p")]
+
 
 # --------------------------------------------------------------------------------------------------
 # Privacy

@@ -20,6 +20,7 @@ the file and line. Pure functions: text in, :class:`Finding` out.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import re
@@ -474,6 +475,9 @@ def check_paper_against_full(paper: Table, full: Table, file: str) -> list[Findi
         if row[full_cols["Effect"]] == "Fixed":
             by_model[model_id][row[full_cols["Term"]]] = row[full_cols["p"]]
     findings: list[Finding] = []
+    # A section heading ("Patient factors") is a row without any estimate: not a model.
+    kept = [(r, n) for r, n in zip(paper.rows, paper.lines, strict=True) if any(clean(c) for c in r[intercept_col:])]
+    paper = dataclasses.replace(paper, rows=tuple(r for r, _ in kept), lines=tuple(n for _, n in kept))
     if len(order) != len(paper.rows):
         return [
             Finding(
