@@ -36,6 +36,7 @@ def verified(tmp_path_factory):
     shutil.copy(ROOT / "Snakefile", project / "Snakefile")
     shutil.copytree(ROOT / "workflow", project / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "config", project / "config")
+    shutil.copytree(ROOT / "manuscript", project / "manuscript")
     result = run_snakemake(project, "verify")
     assert result.returncode == 0, result.stderr[-5000:]
     return project

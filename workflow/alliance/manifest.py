@@ -23,7 +23,9 @@ from typing import Any
 # Patient-level areas of results/<cohort>/ (README: "treat them like the exports themselves").
 SENSITIVE = ("clean", "quarantine", "simulated", "validation.txt")
 VERIFY_DIR = "verify"
-CODE_PATTERNS = ("Snakefile", "workflow/**/*.py", "workflow/**/*.smk", "workflow/**/*.yaml", "workflow/**/*.rst")
+CODE_PATTERNS = (
+    "Snakefile", "workflow/**/*.py", "workflow/**/*.smk", "workflow/**/*.yaml", "workflow/**/*.rst", "manuscript/*",
+)  # fmt: skip
 IGNORED_PARTS = ("__pycache__", ".snakemake", ".pytest_cache")
 
 
@@ -81,7 +83,7 @@ def code_version(project: Path) -> dict[str, Any]:
             ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True, timeout=20
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--", "Snakefile", "workflow", "config"],
+            ["git", "status", "--porcelain", "--", "Snakefile", "workflow", "config", "manuscript"],
             cwd=project,
             capture_output=True,
             text=True,
@@ -181,7 +183,8 @@ def scratch_config(config: Mapping[str, Any], cohort: str, workdir: Path) -> dic
 
 
 def copy_project(project: Path, target: Path) -> None:
-    """Snakefile, workflow/ and config/ of ``project`` into ``target`` (no results, no caches)."""
+    """Snakefile, workflow/, config/ and manuscript/ (the templates) of ``project`` into ``target`` (no results,
+    no caches)."""
     import shutil
 
     target.mkdir(parents=True, exist_ok=True)
@@ -189,6 +192,8 @@ def copy_project(project: Path, target: Path) -> None:
     ignore = shutil.ignore_patterns(*IGNORED_PARTS)
     shutil.copytree(project / "workflow", target / "workflow", ignore=ignore)
     shutil.copytree(project / "config", target / "config", ignore=ignore)
+    if (project / "manuscript").is_dir():
+        shutil.copytree(project / "manuscript", target / "manuscript", ignore=ignore)
 
 
 def rebuild(
@@ -228,7 +233,7 @@ PACKAGE_FILES = (
     "requirements.txt",
     "constraints.txt",
 )
-PACKAGE_DIRS = ("workflow", "config", "docs")
+PACKAGE_DIRS = ("workflow", "config", "docs", "manuscript")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
