@@ -69,6 +69,10 @@ def test_a_new_wai_version_needs_only_configuration():
         "subscales": {"tasks": [1, 2, 10, 12], "goals": [4, 6, 8, 11], "bonds": [3, 5, 7, 9]},
         "reversed": [3],
     }
+    # Item 3 is reversed in this form, so it is no longer common to all forms: the common-items scoring
+    # has to be configured without it (instruments.yaml refuses it otherwise; see test_robustness.py).
+    spec["wai"]["common_items"]["subscales"]["bonds"] = [7]
+    spec["wai"]["common_items"]["min_answered"] = 1
     instruments = instruments_from_mapping(spec)
     scores = score_wai(wai_rows("WAI-SR5", [5, 5, 1, 5, 5, 5, 5, 5, 5, 5, 5, 5]), instruments.wai)
     assert scores.loc[0, "bonds"] == pytest.approx(5.0)  # item 3: 1 -> 1 + 5 - 1 = 5
