@@ -28,6 +28,8 @@ from alliance.tables import (
     DAGGER,
     TableFrame,
     TableLayout,
+    _float,
+    _truthy,
     format_df,
     format_estimate,
     format_fixed,
@@ -40,18 +42,6 @@ from alliance.tables import (
 TABLE_IDS = ("table_robustness", "table_pattern_mixture", "table_wai_version")
 NUMBERS = {"table_robustness": "S2", "table_pattern_mixture": "S3", "table_wai_version": "S4"}
 NOT_APPLICABLE = "n/a"
-
-
-def _float(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("true", "1")
 
 
 def _by_model(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
