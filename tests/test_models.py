@@ -14,18 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 from alliance.model_runs import collect, run_model
-from alliance.models import (
-    CatalogueError,
-    GrowthData,
-    beta_covariance,
-    catalogue_from_mapping,
-    covariance_matrix,
-    fit_growth,
-    load_catalogue,
-    model_data,
-    profiled_loglik,
-    sufficient_statistics,
-)
+from alliance.engine import GrowthData, covariance_matrix, fit_growth, sufficient_statistics
+from alliance.models import CatalogueError, catalogue_from_mapping, load_catalogue, model_data
+from alliance.reference_engine import beta_covariance, profiled_loglik
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = load_catalogue(ROOT / "config" / "models.yaml")

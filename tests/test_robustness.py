@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from alliance.engine import fit_growth
 from alliance.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
 from alliance.model_runs import collect, pattern_averaged, run_model
 from alliance.models import (
@@ -30,7 +31,6 @@ from alliance.models import (
     ModelDataError,
     ModelSpec,
     catalogue_from_mapping,
-    fit_growth,
     load_catalogue,
     model_data,
     variant_model_id,

@@ -17,16 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance.models import (
-    Catalogue,
-    FitFailed,
-    FitResult,
-    GrowthData,
-    ModelSpec,
-    describe_condition,
-    fit_growth,
-    model_data,
-)
+from alliance.engine import FitFailed, FitResult, GrowthData, fit_growth
+from alliance.models import Catalogue, ModelSpec, describe_condition, model_data
 
 FITS_COLUMNS = [
     "model_id", "outcome", "predictor", "moderator", "subset", "controls", "method", "n_patients", "n_obs",

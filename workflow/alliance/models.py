@@ -1,32 +1,23 @@
-"""Linear mixed growth models: the model catalogue, the data of one model, and fitting with inference.
+"""Linear mixed growth models of the study: the model catalogue and the data of one model.
 
 Every model is Y_ij = X_ij beta + b0_i + b1_i time_ij + e_ij with an unstructured 2x2 covariance G of
-(b0, b1) and residual variance s2 (the paper's equations). Estimation is statsmodels' MixedLM behind
-the small :class:`GrowthEngine` interface, so a faster engine can be swapped in by configuration.
-
-Inference is computed here, as SPSS MIXED and lmerTest report it, from an exact marginal likelihood
-written in per-patient sufficient statistics (linear in patients):
-
-* fixed effects: SE from (X' V^-1 X)^-1, Satterthwaite degrees of freedom (as lmerTest computes them:
-  the gradient of Var(beta_j) in the variance parameters and their asymptotic covariance, 2 H^-1 of the
-  deviance with beta profiled out), t, p and 95 % CI;
-* variance components: SE from the observed information of the same likelihood (not statsmodels'
-  ``bse_re``, which is on a different scale), Wald Z and p.
+(b0, b1) and residual variance s2 (the paper's equations). The catalogue (config/models.yaml) says
+which models are fitted; :func:`model_data` turns one entry and the clean tables into the
+:class:`~alliance.engine.GrowthData` that the engine (alliance.engine) fits.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
+from alliance.engine import DEFAULT_ENGINE, DEFAULT_OPTIMIZERS, ENGINE_NAMES, GrowthData
 from alliance.instruments import COMMON_ITEMS_SUFFIX
 
 WAI_OUTCOMES = ("goals", "bonds", "tasks")
@@ -120,9 +111,9 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class CatalogueSettings:
-    engine: str = "statsmodels"
+    engine: str = DEFAULT_ENGINE
     method: str = "ML"
-    optimizers: tuple[str, ...] = ("lbfgs", "bfgs", "powell", "nm")
+    optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS  # statsmodels' optimizers, for engine: statsmodels
     alpha: float = 0.05
 
 
@@ -194,13 +185,15 @@ def describe_condition(condition: Mapping[str, Any] | None) -> str:
 def catalogue_from_mapping(spec: Mapping[str, Any]) -> Catalogue:
     raw_settings = spec.get("settings", {})
     settings = CatalogueSettings(
-        engine=str(raw_settings.get("engine", "statsmodels")),
+        engine=str(raw_settings.get("engine", DEFAULT_ENGINE)),
         method=str(raw_settings.get("method", "ML")).upper(),
         optimizers=tuple(raw_settings.get("optimizers", CatalogueSettings.optimizers)),
         alpha=float(raw_settings.get("alpha", 0.05)),
     )
     if settings.method not in ("ML", "REML"):
         raise CatalogueError(f"settings.method must be ML or REML, not {settings.method}")
+    if settings.engine not in ENGINE_NAMES:
+        raise CatalogueError(f"settings.engine must be one of {', '.join(ENGINE_NAMES)}, not {settings.engine}")
     models = []
     for entry in spec["models"]:
         model = ModelSpec(
@@ -379,67 +372,6 @@ def load_catalogue(path: str | Path) -> Catalogue:
         return catalogue_from_mapping(yaml.safe_load(handle))
 
 
-# --------------------------------------------------------------------------------------------------
-# The data of one model
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GrowthData:
-    """Long data of one model: ``frame`` has patient_id, y, time and one column per fixed term."""
-
-    frame: pd.DataFrame
-    terms: tuple[str, ...]
-    random_slope: bool = True
-
-    @property
-    def n_patients(self) -> int:
-        return int(self.frame["patient_id"].nunique())
-
-    @property
-    def n_obs(self) -> int:
-        return len(self.frame)
-
-    @property
-    def patients(self) -> frozenset[str]:
-        return frozenset(self.frame["patient_id"])
-
-    @classmethod
-    def from_long(
-        cls,
-        patient_id: Sequence,
-        y: Sequence[float],
-        time: Sequence[float],
-        covariates: Mapping[str, Sequence[float]] | None = None,
-        random_slope: bool = True,
-        with_time: bool = True,
-        without_time_interaction: Collection[str] = (),
-    ) -> GrowthData:
-        """Intercept (+ time) (+ each covariate and its interaction with time), as in the paper.
-
-        Covariates named in ``without_time_interaction`` enter as a main effect only.
-        """
-        frame = pd.DataFrame(
-            {"patient_id": np.asarray(patient_id), "y": np.asarray(y, float), "time": np.asarray(time, float)}
-        )
-        frame["Intercept"] = 1.0
-        terms = ["Intercept"]
-        if with_time:
-            terms.append("time")
-        for name, values in (covariates or {}).items():
-            frame[name] = np.asarray(values, float)
-            terms.append(name)
-            if name not in without_time_interaction:
-                frame[f"time:{name}"] = frame[name] * frame["time"]
-                terms.append(f"time:{name}")
-        frame = frame.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
-        return cls(frame[["patient_id", "y", *dict.fromkeys(["time", *terms])]], tuple(terms), random_slope)
-
-    def restricted_to(self, patients: frozenset[str]) -> GrowthData:
-        frame = self.frame[self.frame["patient_id"].isin(patients)].reset_index(drop=True)
-        return GrowthData(frame, self.terms, self.random_slope)
-
-
 def _matches(values: pd.Series, wanted: Any) -> pd.Series:
     if isinstance(wanted, str):
         return values.astype(str).eq(wanted)
@@ -550,461 +482,4 @@ def model_data(
         random_slope=spec.kind == "growth",
         with_time=spec.kind == "growth",
         without_time_interaction=no_time,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# The marginal likelihood in per-patient sufficient statistics
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SufficientStatistics:
-    """Per-patient cross-products; every likelihood quantity is a sum of q x q algebra over patients."""
-
-    n: np.ndarray  # (m,)
-    ZtZ: np.ndarray  # (m, q, q)
-    ZtX: np.ndarray  # (m, q, p)
-    Zty: np.ndarray  # (m, q)
-    XtX: np.ndarray  # (p, p) summed
-    Xty: np.ndarray  # (p,)
-    yty: float
-
-    @property
-    def q(self) -> int:
-        return self.ZtZ.shape[1]
-
-
-def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
-    frame = data.frame
-    codes, _ = pd.factorize(frame["patient_id"])
-    m = int(codes.max()) + 1 if len(codes) else 0
-    X = frame[list(data.terms)].to_numpy(float)
-    y = frame["y"].to_numpy(float)
-    Z = (
-        np.column_stack([np.ones(len(frame)), frame["time"].to_numpy(float)])
-        if data.random_slope
-        else np.ones((len(frame), 1))
-    )
-    q, p = Z.shape[1], X.shape[1]
-
-    def per_patient(values: np.ndarray) -> np.ndarray:
-        out = np.zeros((m, values.shape[1]))
-        np.add.at(out, codes, values)
-        return out
-
-    ZtZ = per_patient((Z[:, :, None] * Z[:, None, :]).reshape(len(frame), q * q)).reshape(m, q, q)
-    ZtX = per_patient((Z[:, :, None] * X[:, None, :]).reshape(len(frame), q * p)).reshape(m, q, p)
-    Zty = per_patient(Z * y[:, None])
-    return SufficientStatistics(
-        n=np.bincount(codes, minlength=m).astype(float),
-        ZtZ=ZtZ,
-        ZtX=ZtX,
-        Zty=Zty,
-        XtX=X.T @ X,
-        Xty=X.T @ y,
-        yty=float(y @ y),
-    )
-
-
-def covariance_matrix(theta: np.ndarray, q: int) -> tuple[np.ndarray, float]:
-    """Natural parameters -> (G, s2). theta = (var_intercept, cov, var_slope, s2) or (var_intercept, s2)."""
-    if q == 2:
-        G = np.array([[theta[0], theta[1]], [theta[1], theta[2]]])
-        return G, float(theta[3])
-    return np.array([[theta[0]]]), float(theta[1])
-
-
-@dataclass(frozen=True)
-class _Marginal:
-    XtViX: np.ndarray
-    XtViy: np.ndarray
-    ytViy: float
-    logdetV: float
-    ZtViX: np.ndarray  # (m, q, p), for the gradient of Var(beta)
-    ZtViy: np.ndarray  # (m, q)
-    XtVi2X: np.ndarray
-
-
-def _marginal(ss: SufficientStatistics, theta: np.ndarray) -> _Marginal:
-    """X'V^-1X, X'V^-1y, y'V^-1y and log|V| via (s2 I + Z G Z')^-1 = (I - Z (s2 I + G Z'Z)^-1 G Z') / s2.
-
-    This form holds for a singular G (a slope variance on its boundary), unlike the usual Woodbury form.
-    """
-    G, s2 = covariance_matrix(theta, ss.q)
-    eye = np.eye(ss.q)
-    M = np.linalg.inv(s2 * eye[None] + G[None] @ ss.ZtZ)  # (m, q, q)
-    K = M @ G[None]  # (m, q, q): V^-1 = (I - Z K Z') / s2
-    KZtX = K @ ss.ZtX
-    KZty = np.einsum("mij,mj->mi", K, ss.Zty)
-    XtViX = (ss.XtX - np.einsum("mqi,mqj->ij", ss.ZtX, KZtX)) / s2
-    XtViy = (ss.Xty - np.einsum("mqi,mq->i", ss.ZtX, KZty)) / s2
-    ytViy = (ss.yty - float(np.einsum("mq,mq->", ss.Zty, KZty))) / s2
-    _, logdet_inner = np.linalg.slogdet(eye[None] + G[None] @ ss.ZtZ / s2)
-    logdetV = float(ss.n.sum() * np.log(s2) + logdet_inner.sum())
-    ZtViX = (ss.ZtX - ss.ZtZ @ KZtX) / s2
-    ZtViy = (ss.Zty - np.einsum("mij,mj->mi", ss.ZtZ, KZty)) / s2
-    # X'V^-2X = (X - Z K Z'X)'(X - Z K Z'X) / s2^2
-    XtVi2X = (
-        ss.XtX
-        - np.einsum("mqi,mqj->ij", ss.ZtX, KZtX)
-        - np.einsum("mqi,mqj->ij", KZtX, ss.ZtX)
-        + np.einsum("mqi,mqr,mrj->ij", KZtX, ss.ZtZ, KZtX)
-    ) / s2**2
-    return _Marginal(XtViX, XtViy, ytViy, logdetV, ZtViX, ZtViy, XtVi2X)
-
-
-def profiled_loglik(ss: SufficientStatistics, theta: np.ndarray, reml: bool, within_space: bool = True) -> float:
-    """Log-likelihood (ML) or restricted log-likelihood (REML) at theta, with beta at its GLS value.
-
-    ``within_space=False`` also evaluates the (analytic) likelihood where G is slightly indefinite but
-    every V_i is still positive definite, so that numerical derivatives at a fit near the boundary
-    can step across it.
-    """
-    G, s2 = covariance_matrix(theta, ss.q)
-    if s2 <= 0 or (within_space and np.linalg.eigvalsh(G).min() < -1e-12):
-        return -np.inf
-    signs, _ = np.linalg.slogdet(np.eye(ss.q)[None] + G[None] @ ss.ZtZ / s2)
-    if np.any(signs <= 0):
-        return -np.inf
-    mg = _marginal(ss, theta)
-    beta = np.linalg.solve(mg.XtViX, mg.XtViy)
-    quadratic = mg.ytViy - float(mg.XtViy @ beta)
-    n, p = float(ss.n.sum()), len(beta)
-    if reml:
-        _, logdet_xvx = np.linalg.slogdet(mg.XtViX)
-        return -0.5 * ((n - p) * np.log(2 * np.pi) + mg.logdetV + logdet_xvx + quadratic)
-    return -0.5 * (n * np.log(2 * np.pi) + mg.logdetV + quadratic)
-
-
-def beta_covariance(ss: SufficientStatistics, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mg = _marginal(ss, theta)
-    cov = np.linalg.inv(mg.XtViX)
-    return cov @ mg.XtViy, cov
-
-
-def beta_covariance_gradient(ss: SufficientStatistics, theta: np.ndarray) -> np.ndarray:
-    """d (X'V^-1X)^-1 / d theta_k = C X'V^-1 (dV/dtheta_k) V^-1 X C, for each natural parameter."""
-    mg = _marginal(ss, theta)
-    C = np.linalg.inv(mg.XtViX)
-    q = ss.q
-    derivatives = []
-    if q == 2:
-        units = [
-            np.array([[1.0, 0.0], [0.0, 0.0]]),
-            np.array([[0.0, 1.0], [1.0, 0.0]]),
-            np.array([[0.0, 0.0], [0.0, 1.0]]),
-        ]
-    else:
-        units = [np.array([[1.0]])]
-    for unit in units:
-        inner = np.einsum("mqi,qr,mrj->ij", mg.ZtViX, unit, mg.ZtViX)
-        derivatives.append(C @ inner @ C)
-    derivatives.append(C @ mg.XtVi2X @ C)
-    return np.stack(derivatives)  # (k, p, p)
-
-
-def numerical_hessian(function, x: np.ndarray, relative_step: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian with one Richardson extrapolation (error O(h^4))."""
-    x = np.asarray(x, float)
-    k = len(x)
-    scale = np.maximum(np.abs(x), 1e-3)
-
-    def at(h: np.ndarray) -> np.ndarray:
-        H = np.zeros((k, k))
-        f0 = function(x)
-        for i in range(k):
-            ei = np.zeros(k)
-            ei[i] = h[i]
-            H[i, i] = (function(x + ei) - 2 * f0 + function(x - ei)) / h[i] ** 2
-            for j in range(i):
-                ej = np.zeros(k)
-                ej[j] = h[j]
-                H[i, j] = H[j, i] = (
-                    function(x + ei + ej) - function(x + ei - ej) - function(x - ei + ej) + function(x - ei - ej)
-                ) / (4 * h[i] * h[j])
-        return H
-
-    h = relative_step * scale
-    return (4 * at(h / 2) - at(h)) / 3
-
-
-# --------------------------------------------------------------------------------------------------
-# Fitting
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FitResult:
-    method: str
-    engine: str
-    optimizer: str
-    converged: bool
-    warnings: tuple[str, ...]
-    loglik: float
-    aic: float
-    bic: float
-    n_patients: int
-    n_obs: int
-    theta: np.ndarray
-    fixed: pd.DataFrame  # term, estimate, std_error, df, statistic, p_value, ci_low, ci_high
-    variance: pd.DataFrame  # component, estimate, std_error, statistic, p_value
-    beta_cov: np.ndarray = field(repr=False)
-
-    def variance_of(self, component: str) -> float:
-        rows = self.variance[self.variance["component"] == component]
-        return float(rows["estimate"].iloc[0]) if len(rows) else float("nan")
-
-
-class GrowthEngine(Protocol):
-    """What a fitting engine must do: estimate (beta, theta) by ML or REML for one model's data."""
-
-    name: str
-
-    def estimate(self, data: GrowthData, reml: bool, optimizers: Sequence[str]) -> Estimate: ...
-
-
-@dataclass(frozen=True)
-class Estimate:
-    theta: np.ndarray  # natural parameters, see covariance_matrix
-    optimizer: str
-    converged: bool
-    warnings: tuple[str, ...]
-
-
-class StatsmodelsEngine:
-    """statsmodels MixedLM, optimizers tried in turn until one converges."""
-
-    name = "statsmodels"
-
-    def estimate(self, data: GrowthData, reml: bool, optimizers: Sequence[str]) -> Estimate:
-        from statsmodels.regression.mixed_linear_model import MixedLM
-
-        frame = data.frame
-        exog = frame[list(data.terms)]
-        exog_re = frame[["Intercept", "time"]] if data.random_slope else frame[["Intercept"]]
-        model = MixedLM(frame["y"], exog, groups=frame["patient_id"], exog_re=exog_re)
-        messages: list[str] = []
-        candidates: list[tuple[float, Estimate]] = []
-        for optimizer in optimizers:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    result = model.fit(reml=reml, method=[optimizer])
-                except (np.linalg.LinAlgError, ValueError) as error:
-                    messages.append(f"{optimizer}: {error}")
-                    continue
-            found = [f"{optimizer}: {w.message}" for w in caught]
-            cov_re = np.asarray(result.cov_re) * 1.0
-            s2 = float(result.scale)
-            theta = (
-                np.array([cov_re[0, 0], cov_re[0, 1], cov_re[1, 1], s2])
-                if data.random_slope
-                else np.array([cov_re[0, 0], s2])
-            )
-            llf = float(result.llf)
-            # statsmodels can report convergence with an infinite likelihood at a degenerate point.
-            converged = (
-                bool(result.converged)
-                and np.isfinite(llf)
-                and not any("converge" in str(w.message).lower() for w in caught)
-            )
-            if not np.isfinite(llf):
-                found.append(f"{optimizer}: non-finite log-likelihood; estimates rejected")
-            messages += found
-            if np.isfinite(llf):
-                candidates.append((llf if converged else -np.inf, Estimate(theta, optimizer, converged, ())))
-            singular = np.linalg.eigvalsh(covariance_matrix(theta, 2 if data.random_slope else 1)[0]).min() <= 1e-10
-            # A singular (boundary) solution may be a false stop: let the other optimizers have a go.
-            if converged and not singular:
-                break
-        if not candidates:
-            raise FitFailed("; ".join(messages) or "no optimizer could fit the model")
-        best = max(candidates, key=lambda c: c[0])[1]
-        return Estimate(best.theta, best.optimizer, best.converged, tuple(messages))
-
-
-ENGINES: dict[str, GrowthEngine] = {"statsmodels": StatsmodelsEngine()}
-
-
-class FitFailed(RuntimeError):
-    """No optimizer produced estimates."""
-
-
-def _polish(ss: SufficientStatistics, theta: np.ndarray, reml: bool) -> np.ndarray:
-    """A few Newton steps on the exact likelihood, so estimates agree with lme4 to optimizer precision.
-
-    statsmodels stops on a gradient tolerance that leaves variance components a few 1e-4 from the
-    optimum; Newton steps from there converge quadratically. A step that lowers the likelihood or
-    leaves the parameter space is refused.
-    """
-    current = theta.copy()
-    value = profiled_loglik(ss, current, reml)
-    for _ in range(20):
-        objective = lambda t: profiled_loglik(ss, t, reml)
-        H = numerical_hessian(objective, current, 1e-2)
-        g = np.zeros_like(current)
-        for i in range(len(current)):
-            h = 1e-5 * max(abs(current[i]), 1e-3)
-            e = np.zeros_like(current)
-            e[i] = h
-            g[i] = (objective(current + e) - objective(current - e)) / (2 * h)
-        try:
-            step = -np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            break
-        accepted = False
-        for shrink in (1.0, 0.5, 0.25, 0.125):
-            candidate = current + shrink * step
-            candidate_value = profiled_loglik(ss, candidate, reml)
-            if np.isfinite(candidate_value) and candidate_value >= value - 1e-12:
-                current, value, accepted = candidate, candidate_value, True
-                break
-        if not accepted or np.max(np.abs(step) / np.maximum(np.abs(current), 1e-8)) < 1e-10:
-            break
-    return current
-
-
-def _theta_from_cholesky(params: np.ndarray, q: int) -> np.ndarray:
-    """(l11, l21, l22, log s2) -> natural parameters with G = L L' (never indefinite, may be singular)."""
-    s2 = float(np.exp(params[-1]))
-    if q == 2:
-        l11, l21, l22 = params[:3]
-        return np.array([l11 * l11, l11 * l21, l21 * l21 + l22 * l22, s2])
-    return np.array([params[0] ** 2, s2])
-
-
-def _cholesky_params(theta: np.ndarray, q: int) -> np.ndarray:
-    G, s2 = covariance_matrix(theta, q)
-    values, vectors = np.linalg.eigh(G)
-    G = (vectors * np.maximum(values, 0.0)) @ vectors.T + 1e-12 * np.eye(q)
-    L = np.linalg.cholesky(G)
-    log_s2 = np.log(max(s2, 1e-12))
-    return np.array([L[0, 0], L[1, 0], L[1, 1], log_s2]) if q == 2 else np.array([L[0, 0], log_s2])
-
-
-def _refine(ss: SufficientStatistics, data: GrowthData, theta: np.ndarray, reml: bool) -> np.ndarray:
-    """The best of quasi-Newton searches of the exact likelihood, from the engine's estimate and from a
-    start that ignores it, in a Cholesky parametrisation (as lme4 searches).
-
-    An engine can stop at a point that satisfies its own tolerance near the boundary of the parameter
-    space (a slope variance near zero) although the likelihood is higher elsewhere; lme4 does not.
-    """
-    from scipy.optimize import minimize
-
-    y = data.frame["y"].to_numpy(float)
-    half = max(float(np.var(y)) / 2, 1e-8)
-    time_sd = float(np.std(data.frame["time"].to_numpy(float))) or 1.0
-    generic = (
-        np.array([np.sqrt(half), 0.0, np.sqrt(half) / time_sd / 4, np.log(half)])
-        if ss.q == 2
-        else np.array([np.sqrt(half), np.log(half)])
-    )
-    best, best_value = theta, profiled_loglik(ss, theta, reml)
-
-    def objective(params: np.ndarray) -> float:
-        value = profiled_loglik(ss, _theta_from_cholesky(params, ss.q), reml)
-        return -value if np.isfinite(value) else 1e300
-
-    for start in (_cholesky_params(theta, ss.q), generic):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = minimize(objective, start, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
-        candidate = _theta_from_cholesky(result.x, ss.q)
-        value = profiled_loglik(ss, candidate, reml)
-        if np.isfinite(value) and value > best_value:
-            best, best_value = candidate, value
-    return best
-
-
-def fit_growth(
-    data: GrowthData,
-    method: str = "ML",
-    engine: str = "statsmodels",
-    optimizers: Sequence[str] = CatalogueSettings.optimizers,
-) -> FitResult:
-    """Fit one model and compute its inference. Raises FitFailed when no optimizer gives estimates."""
-    reml = method.upper() == "REML"
-    estimate = ENGINES[engine].estimate(data, reml, optimizers)
-    ss = sufficient_statistics(data)
-    notes = list(estimate.warnings)
-    start = _polish(ss, estimate.theta, reml)
-    theta = _polish(ss, _refine(ss, data, start, reml), reml)
-    gain = profiled_loglik(ss, theta, reml) - profiled_loglik(ss, start, reml)
-    if gain > 1e-6:
-        notes.append(
-            f"{estimate.optimizer} stopped short of the maximum; refined on the exact likelihood (+{gain:.3g})"
-        )
-    else:
-        theta = start
-    loglik = profiled_loglik(ss, theta, reml)
-    beta, C = beta_covariance(ss, theta)
-    G, _ = covariance_matrix(theta, ss.q)
-    on_boundary = np.linalg.eigvalsh(G).min() <= 1e-10 * max(1.0, abs(G).max())
-    if on_boundary:
-        notes.append("the random-effects covariance is on the boundary (singular)")
-
-    # Asymptotic covariance of the variance parameters: 2 H^-1 of the deviance (-2 loglik), beta profiled.
-    deviance = lambda t: -2.0 * profiled_loglik(ss, t, reml, within_space=False)
-    try:
-        # A relative step of 1e-2 with Richardson extrapolation: smaller steps drown in rounding error
-        # (the deviance is ~1e3 while slope variances are ~1e-4).
-        H = numerical_hessian(deviance, theta, 1e-2)
-        theta_cov = 2.0 * np.linalg.inv(H)
-        if np.any(np.diag(theta_cov) <= 0):
-            raise np.linalg.LinAlgError("the information matrix is not positive definite")
-    except np.linalg.LinAlgError as error:
-        notes.append(f"variance parameters' information not invertible: {error}")
-        theta_cov = np.full((len(theta), len(theta)), np.nan)
-
-    gradient = beta_covariance_gradient(ss, theta)  # (k, p, p)
-    se = np.sqrt(np.diag(C))
-    df = np.empty(len(beta))
-    for j in range(len(beta)):
-        g = gradient[:, j, j]
-        denominator = float(g @ theta_cov @ g)
-        df[j] = 2.0 * C[j, j] ** 2 / denominator if denominator > 0 else np.nan
-    statistic = beta / se
-    p_value = 2 * stats.t.sf(np.abs(statistic), df)
-    half_width = stats.t.ppf(0.975, df) * se
-    fixed = pd.DataFrame(
-        {
-            "term": list(data.terms),
-            "estimate": beta,
-            "std_error": se,
-            "df": df,
-            "statistic": statistic,
-            "p_value": p_value,
-            "ci_low": beta - half_width,
-            "ci_high": beta + half_width,
-        }
-    )
-    components = ["intercept", "covariance", "slope", "residual"] if ss.q == 2 else ["intercept", "residual"]
-    theta_se = np.sqrt(np.diag(theta_cov))
-    wald_z = theta / theta_se
-    variance = pd.DataFrame(
-        {
-            "component": components,
-            "estimate": theta,
-            "std_error": theta_se,
-            "statistic": wald_z,
-            "p_value": 2 * stats.norm.sf(np.abs(wald_z)),
-        }
-    )
-    n_parameters = len(beta) + len(theta)
-    return FitResult(
-        method=method.upper(),
-        engine=engine,
-        optimizer=estimate.optimizer,
-        converged=estimate.converged,
-        warnings=tuple(notes),
-        loglik=loglik,
-        aic=-2 * loglik + 2 * n_parameters,
-        bic=-2 * loglik + np.log(data.n_obs) * n_parameters,
-        n_patients=data.n_patients,
-        n_obs=data.n_obs,
-        theta=theta,
-        fixed=fixed,
-        variance=variance,
-        beta_cov=C,
     )

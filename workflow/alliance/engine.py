@@ -1,0 +1,700 @@
+"""The exact growth-model engine: maximum likelihood for a linear mixed model with a random intercept,
+or a random intercept and slope with an unstructured 2x2 covariance, any fixed-effect design.
+
+The model of patient i is y_i = X_i beta + Z_i b_i + e_i, b_i ~ N(0, sigma^2 Lambda Lambda'),
+e_i ~ N(0, sigma^2 I), with Z_i = [1, time] (or [1]) and Lambda the lower-triangular *relative
+covariance factor* (lme4's theta). Everything is written in per-patient sufficient statistics
+(Z'Z, Z'X, Z'y: 2x2, 2xp, 2 numbers a patient), computed once; each evaluation is closed-form q x q
+algebra vectorised across patients, so its cost is linear in patients with no per-patient Python loop.
+
+With V* = I + Z Lambda Lambda' Z' (V = sigma^2 V*) and M_i = I + Lambda' Z_i'Z_i Lambda:
+
+* log|V*| = sum_i log|M_i|, V*^-1 = I - Z B Z' per patient with B_i = Lambda M_i^-1 Lambda';
+* A = X'V*^-1 X, beta = A^-1 X'V*^-1 y, r^2 = y'V*^-1 y - beta'X'V*^-1 y (the penalised RSS);
+* the profiled deviance (beta and sigma^2 out) is, with N' = n (ML) or n - p (REML),
+  sum log|M_i| [+ log|A|] + N' (1 + log(2 pi r^2 / N')), exactly lme4's deviance / REML criterion;
+* its gradient in Lambda is 2 S Lambda (lower triangle) with
+  S = sum_i [W_i - P_i A^-1 P_i' (REML only) - u_i u_i' / sigma^2], W_i = Z_i'V*^-1 Z_i,
+  P_i = Z_i'V*^-1 X_i and u_i = Z_i'V*^-1 (y_i - X_i beta).
+
+The optimiser is scipy's L-BFGS-B with the diagonal of Lambda bounded below by 0 (as lme4 bounds it), so a
+boundary fit (zero slope variance, perfect correlation) is a point of the search space, not an error;
+Newton steps on the free coordinates then take it to the optimum. Inference follows lmerTest: the
+deviance in (Lambda, sigma) with beta profiled, its Hessian (central differences of the analytic
+gradient) and the analytic Jacobian of Cov(beta) = sigma^2 A^-1 give the Satterthwaite df; the variance
+components' covariance is the delta method from the same Hessian (at an interior optimum identical to
+the observed information of the natural parameters; in this parametrisation it stays finite at the
+boundary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# --------------------------------------------------------------------------------------------------
+# The data of one model
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrowthData:
+    """Long data of one model: ``frame`` has patient_id, y, time and one column per fixed term."""
+
+    frame: pd.DataFrame
+    terms: tuple[str, ...]
+    random_slope: bool = True
+
+    @property
+    def n_patients(self) -> int:
+        return int(self.frame["patient_id"].nunique())
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.frame)
+
+    @property
+    def patients(self) -> frozenset[str]:
+        return frozenset(self.frame["patient_id"])
+
+    @classmethod
+    def from_long(
+        cls,
+        patient_id: Sequence,
+        y: Sequence[float],
+        time: Sequence[float],
+        covariates: Mapping[str, Sequence[float]] | None = None,
+        random_slope: bool = True,
+        with_time: bool = True,
+        without_time_interaction: Collection[str] = (),
+    ) -> GrowthData:
+        """Intercept (+ time) (+ each covariate and its interaction with time), as in the paper.
+
+        Covariates named in ``without_time_interaction`` enter as a main effect only.
+        """
+        frame = pd.DataFrame(
+            {"patient_id": np.asarray(patient_id), "y": np.asarray(y, float), "time": np.asarray(time, float)}
+        )
+        frame["Intercept"] = 1.0
+        terms = ["Intercept"]
+        if with_time:
+            terms.append("time")
+        for name, values in (covariates or {}).items():
+            frame[name] = np.asarray(values, float)
+            terms.append(name)
+            if name not in without_time_interaction:
+                frame[f"time:{name}"] = frame[name] * frame["time"]
+                terms.append(f"time:{name}")
+        frame = frame.sort_values(["patient_id", "time"], kind="stable").reset_index(drop=True)
+        return cls(frame[["patient_id", "y", *dict.fromkeys(["time", *terms])]], tuple(terms), random_slope)
+
+    def restricted_to(self, patients: frozenset[str]) -> GrowthData:
+        frame = self.frame[self.frame["patient_id"].isin(patients)].reset_index(drop=True)
+        return GrowthData(frame, self.terms, self.random_slope)
+
+
+class FitFailed(RuntimeError):
+    """No estimates could be produced for a model."""
+
+
+class CollinearTerms(FitFailed):
+    """The fixed-effect design is rank deficient: some terms are linear combinations of others."""
+
+
+def check_design(data: GrowthData) -> None:
+    """Refuse a rank-deficient fixed-effect design with the terms involved (never fit it silently)."""
+    X = data.frame[list(data.terms)].to_numpy(float)
+    if not np.isfinite(X).all() or not np.isfinite(data.frame["y"].to_numpy(float)).all():
+        raise FitFailed("the model data contain missing or infinite values")
+    norms = np.sqrt((X * X).sum(axis=0))
+    zero = [term for term, norm in zip(data.terms, norms) if norm == 0]
+    if zero:
+        raise CollinearTerms(f"terms that are zero for every observation: {', '.join(zero)}")
+    _, singular_values, vt = np.linalg.svd(X / norms, full_matrices=False)
+    tolerance = max(X.shape) * np.finfo(float).eps * singular_values[0] * 1e3
+    if singular_values[-1] <= tolerance:
+        null = vt[-1]
+        involved = [term for term, weight in zip(data.terms, null) if abs(weight) > 1e-6]
+        raise CollinearTerms(
+            "the fixed effects are collinear (rank deficient design): "
+            f"{', '.join(involved)} are linearly dependent in these data"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Sufficient statistics and the natural parametrisation
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """Per-patient cross-products; every likelihood quantity is a sum of q x q algebra over patients."""
+
+    n: np.ndarray  # (m,)
+    ZtZ: np.ndarray  # (m, q, q)
+    ZtX: np.ndarray  # (m, q, p)
+    Zty: np.ndarray  # (m, q)
+    XtX: np.ndarray  # (p, p) summed
+    Xty: np.ndarray  # (p,)
+    yty: float
+
+    @property
+    def q(self) -> int:
+        return self.ZtZ.shape[1]
+
+    @property
+    def p(self) -> int:
+        return self.XtX.shape[0]
+
+    @property
+    def n_obs(self) -> float:
+        return float(self.n.sum())
+
+
+def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
+    frame = data.frame
+    codes, _ = pd.factorize(frame["patient_id"], sort=False)
+    m = int(codes.max()) + 1 if len(codes) else 0
+    X = frame[list(data.terms)].to_numpy(float)
+    y = frame["y"].to_numpy(float)
+    Z = (
+        np.column_stack([np.ones(len(frame)), frame["time"].to_numpy(float)])
+        if data.random_slope
+        else np.ones((len(frame), 1))
+    )
+    q, p = Z.shape[1], X.shape[1]
+    # Rows sorted by patient make each patient's sum one reduceat segment (linear, no Python loop).
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if len(codes) else np.array([], int)
+
+    def per_patient(values: np.ndarray) -> np.ndarray:
+        if not len(codes):
+            return np.zeros((0, values.shape[1]))
+        return np.add.reduceat(values[order], starts, axis=0)
+
+    ZtZ = per_patient((Z[:, :, None] * Z[:, None, :]).reshape(len(frame), q * q)).reshape(m, q, q)
+    ZtX = per_patient((Z[:, :, None] * X[:, None, :]).reshape(len(frame), q * p)).reshape(m, q, p)
+    Zty = per_patient(Z * y[:, None])
+    return SufficientStatistics(
+        n=np.bincount(codes, minlength=m).astype(float),
+        ZtZ=ZtZ,
+        ZtX=ZtX,
+        Zty=Zty,
+        XtX=X.T @ X,
+        Xty=X.T @ y,
+        yty=float(y @ y),
+    )
+
+
+def covariance_matrix(theta: np.ndarray, q: int) -> tuple[np.ndarray, float]:
+    """Natural parameters -> (G, s2). theta = (var_intercept, cov, var_slope, s2) or (var_intercept, s2)."""
+    if q == 2:
+        G = np.array([[theta[0], theta[1]], [theta[1], theta[2]]])
+        return G, float(theta[3])
+    return np.array([[theta[0]]]), float(theta[1])
+
+
+# (row, column) of the free entries of Lambda, in lme4's order.
+FACTOR_ENTRIES = {1: ((0, 0),), 2: ((0, 0), (1, 0), (1, 1))}
+# Entries on Lambda's diagonal, bounded below by 0.
+DIAGONAL = {1: (0,), 2: (0, 2)}
+
+
+def factor_size(q: int) -> int:
+    """Free entries of the lower-triangular relative factor: 3 for q = 2, 1 for q = 1."""
+    return q * (q + 1) // 2
+
+
+def relative_factor(lam: np.ndarray, q: int) -> np.ndarray:
+    """(l11, l21, l22) -> [[l11, 0], [l21, l22]]; (l11,) -> [[l11]] (lme4's theta order)."""
+    if q == 2:
+        return np.array([[lam[0], 0.0], [lam[1], lam[2]]])
+    return np.array([[lam[0]]])
+
+
+def natural_from_factor(lam: np.ndarray, sigma: float, q: int) -> np.ndarray:
+    """(Lambda, sigma) -> (var_intercept, cov, var_slope, s2) or (var_intercept, s2)."""
+    L = relative_factor(lam, q)
+    G = sigma**2 * (L @ L.T)
+    s2 = sigma**2
+    return np.array([G[0, 0], G[0, 1], G[1, 1], s2]) if q == 2 else np.array([G[0, 0], s2])
+
+
+def factor_from_natural(theta: np.ndarray, q: int) -> tuple[np.ndarray, float]:
+    """Natural parameters -> (Lambda entries, sigma); a singular G gets a zero on Lambda's diagonal."""
+    G, s2 = covariance_matrix(theta, q)
+    sigma = float(np.sqrt(s2))
+    R = G / s2
+    l11 = float(np.sqrt(max(R[0, 0], 0.0)))
+    if q == 1:
+        return np.array([l11]), sigma
+    l21 = float(R[1, 0] / l11) if l11 > 0 else 0.0
+    l22 = float(np.sqrt(max(R[1, 1] - l21 * l21, 0.0)))
+    return np.array([l11, l21, l22]), sigma
+
+
+# --------------------------------------------------------------------------------------------------
+# The profiled deviance and its gradient
+# --------------------------------------------------------------------------------------------------
+
+
+def _sym_inverse_logdet(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and log-determinant of a stack of symmetric positive definite 1x1 or 2x2 matrices."""
+    if M.shape[1] == 1:
+        return 1.0 / M, np.log(M[:, 0, 0])
+    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 1, 1]
+    det = a * c - b * b
+    inverse = np.empty_like(M)
+    inverse[:, 0, 0] = c / det
+    inverse[:, 1, 1] = a / det
+    inverse[:, 0, 1] = inverse[:, 1, 0] = -b / det
+    return inverse, np.log(det)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the deviance and its derivatives need at one Lambda (beta at its GLS value)."""
+
+    L: np.ndarray  # (q, q) relative factor
+    logdet: float  # sum log|M_i| = log|V*|
+    A: np.ndarray  # X'V*^-1 X
+    A_inv: np.ndarray
+    logdet_A: float
+    beta: np.ndarray
+    r2: float  # penalised residual sum of squares at beta
+    W: np.ndarray  # (q, q) sum of Z'V*^-1 Z
+    P: np.ndarray  # (m, q, p) Z'V*^-1 X per patient
+    u: np.ndarray  # (m, q) Z'V*^-1 r per patient
+
+
+def evaluate(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
+    q = ss.q
+    L = relative_factor(lam, q)
+    ZtZ_L = ss.ZtZ @ L
+    M = np.eye(q)[None] + L.T[None] @ ZtZ_L
+    M_inv, logdet_M = _sym_inverse_logdet(M)
+    B = L[None] @ M_inv @ L.T[None]  # (m, q, q): V*^-1 = I - Z B Z'
+    BZX = B @ ss.ZtX
+    BZy = np.einsum("mij,mj->mi", B, ss.Zty)
+    A = ss.XtX - np.tensordot(ss.ZtX, BZX, axes=([0, 1], [0, 1]))
+    b = ss.Xty - np.tensordot(ss.ZtX, BZy, axes=([0, 1], [0, 1]))
+    c = ss.yty - float(np.sum(ss.Zty * BZy))
+    chol = np.linalg.cholesky(A)
+    A_inv = np.linalg.inv(A)
+    beta = A_inv @ b
+    r2 = c - float(b @ beta)
+    ZtZ_B = ss.ZtZ @ B
+    P = ss.ZtX - ZtZ_B @ ss.ZtX
+    p_y = ss.Zty - np.einsum("mij,mj->mi", ZtZ_B, ss.Zty)
+    u = p_y - P @ beta
+    W = (ss.ZtZ - ZtZ_B @ ss.ZtZ).sum(axis=0)
+    return Evaluation(
+        L=L,
+        logdet=float(logdet_M.sum()),
+        A=A,
+        A_inv=A_inv,
+        logdet_A=2.0 * float(np.log(np.diag(chol)).sum()),
+        beta=beta,
+        r2=r2,
+        W=W,
+        P=P,
+        u=u,
+    )
+
+
+def residual_df(ss: SufficientStatistics, reml: bool) -> float:
+    return ss.n_obs - (ss.p if reml else 0)
+
+
+def _factor_gradient(ev: Evaluation, sigma2: float, reml: bool) -> np.ndarray:
+    """d deviance / d Lambda (lower-triangle entries) at a given sigma^2: 2 S Lambda."""
+    S = ev.W - ev.u.T @ ev.u / sigma2
+    if reml:
+        S = S - np.tensordot(ev.P @ ev.A_inv, ev.P, axes=([0, 2], [0, 2]))
+    SL = 2.0 * (S @ ev.L)
+    return np.array([SL[a, b] for a, b in FACTOR_ENTRIES[ev.L.shape[0]]])
+
+
+def profiled_deviance(ss: SufficientStatistics, lam: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
+    """lme4's deviance (ML) or REML criterion at Lambda, beta and sigma^2 profiled out, and its gradient."""
+    ev = evaluate(ss, lam)
+    n_resid = residual_df(ss, reml)
+    if ev.r2 <= 0:
+        raise FitFailed("the model fits the data exactly (zero residual sum of squares)")
+    sigma2 = ev.r2 / n_resid
+    deviance = ev.logdet + n_resid * (1.0 + np.log(2.0 * np.pi * sigma2))
+    if reml:
+        deviance += ev.logdet_A
+    return float(deviance), _factor_gradient(ev, sigma2, reml)
+
+
+def deviance_vp(ss: SufficientStatistics, varpar: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
+    """lmerTest's deviance in (Lambda, sigma) with beta profiled (not sigma), and its gradient."""
+    lam, sigma = varpar[:-1], float(varpar[-1])
+    ev = evaluate(ss, lam)
+    n_resid = residual_df(ss, reml)
+    sigma2 = sigma * sigma
+    deviance = ev.logdet + ev.r2 / sigma2 + n_resid * np.log(2.0 * np.pi * sigma2)
+    if reml:
+        deviance += ev.logdet_A
+    d_sigma = -2.0 * ev.r2 / sigma**3 + 2.0 * n_resid / sigma
+    return float(deviance), np.append(_factor_gradient(ev, sigma2, reml), d_sigma)
+
+
+def beta_covariance_jacobian(ss: SufficientStatistics, varpar: np.ndarray) -> np.ndarray:
+    """d Cov(beta) / d (Lambda entries, sigma), Cov(beta) = sigma^2 A^-1: shape (k, p, p)."""
+    lam, sigma = varpar[:-1], float(varpar[-1])
+    ev = evaluate(ss, lam)
+    q = ss.q
+    Q = np.einsum("ji,mjp->mip", ev.L, ev.P)  # Lambda' P_i
+    out = []
+    for a, b in FACTOR_ENTRIES[q]:
+        # dA/dLambda_ab = -sum P_i' (E Lambda' + Lambda E') P_i with E = e_a e_b'
+        outer = np.tensordot(ev.P[:, a, :], Q[:, b, :], axes=([0], [0]))
+        dA = -(outer + outer.T)
+        out.append(-(sigma**2) * ev.A_inv @ dA @ ev.A_inv)
+    out.append(2.0 * sigma * ev.A_inv)
+    return np.stack(out)
+
+
+def sigma_hat(ss: SufficientStatistics, lam: np.ndarray, reml: bool) -> float:
+    return float(np.sqrt(evaluate(ss, lam).r2 / residual_df(ss, reml)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Estimation
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An engine's answer: the relative factor's entries and sigma at the optimum."""
+
+    factor: np.ndarray  # Lambda's free entries, lme4's theta
+    sigma: float
+    optimizer: str
+    converged: bool
+    warnings: tuple[str, ...]
+
+
+def gradient_hessian(gradient, x: np.ndarray, free: np.ndarray | None = None) -> np.ndarray:
+    """Hessian as central differences of an analytic gradient (symmetrised), on the ``free`` coordinates."""
+    x = np.asarray(x, float)
+    index = np.flatnonzero(np.ones(len(x), bool) if free is None else free)
+    H = np.zeros((len(index), len(index)))
+    for column, k in enumerate(index):
+        h = 1e-5 * max(abs(x[k]), 1e-3)
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        H[:, column] = (gradient(up)[index] - gradient(down)[index]) / (2 * h)
+    return (H + H.T) / 2
+
+
+def _starts(ss: SufficientStatistics) -> list[np.ndarray]:
+    """lme4's start (Lambda = I), and one scaled to the time axis (slope SD ~ sigma / RMS time)."""
+    if ss.q == 1:
+        return [np.array([1.0])]
+    rms_time = float(np.sqrt(ss.ZtZ[:, 1, 1].sum() / max(ss.n_obs, 1.0))) or 1.0
+    return [np.array([1.0, 0.0, 1.0 / rms_time]), np.array([1.0, 0.0, 1.0])]
+
+
+def _projected_gradient(lam: np.ndarray, gradient: np.ndarray, q: int) -> np.ndarray:
+    projected = gradient.copy()
+    for k in DIAGONAL[q]:
+        if lam[k] <= 0 and gradient[k] > 0:
+            projected[k] = 0.0
+    return projected
+
+
+def _newton(ss: SufficientStatistics, reml: bool, lam: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Newton steps on the coordinates not held at their bound; returns (Lambda, deviance, decrement).
+
+    The decrement 1/2 g' H^-1 g estimates how far the deviance still is above the optimum.
+    """
+    q = ss.q
+    value, gradient = profiled_deviance(ss, lam, reml)
+    decrement = np.inf
+    for _ in range(8):
+        free = np.ones(len(lam), bool)
+        for k in DIAGONAL[q]:
+            free[k] = not (lam[k] <= 0 and gradient[k] >= 0)
+        if not free.any():
+            return lam, value, 0.0
+        H = gradient_hessian(lambda x: profiled_deviance(ss, x, reml)[1], lam, free)
+        g = gradient[free]
+        try:
+            step = -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            return lam, value, np.inf
+        decrement = float(-0.5 * g @ step) if np.all(np.linalg.eigvalsh(H) > 0) else np.inf
+        if decrement < 1e-12:
+            break
+        accepted = False
+        for shrink in (1.0, 0.5, 0.25, 0.125, 0.0625):
+            candidate = lam.copy()
+            candidate[free] += shrink * step
+            for k in DIAGONAL[q]:
+                candidate[k] = max(candidate[k], 0.0)
+            candidate_value, candidate_gradient = profiled_deviance(ss, candidate, reml)
+            if candidate_value <= value:
+                lam, value, gradient, accepted = candidate, candidate_value, candidate_gradient, True
+                break
+        if not accepted:
+            break
+    return lam, value, decrement
+
+
+class ExactEngine:
+    """The profiled likelihood in Lambda, optimised by L-BFGS-B with the analytic gradient, then Newton."""
+
+    name = "exact"
+
+    def estimate(self, data: GrowthData, ss: SufficientStatistics, reml: bool, optimizers: Sequence[str]) -> Estimate:
+        from scipy.optimize import minimize
+
+        q = ss.q
+        bounds = [(0.0, None) if k in DIAGONAL[q] else (None, None) for k in range(factor_size(q))]
+        best: tuple[float, np.ndarray] | None = None
+        notes: list[str] = []
+        for start in _starts(ss):
+            result = minimize(
+                lambda lam: profiled_deviance(ss, lam, reml),
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+            )
+            if best is None or result.fun < best[0]:
+                best = (float(result.fun), np.asarray(result.x, float))
+            # A second start only where the first ends on the boundary, where a search can stop short.
+            if not any(best[1][k] <= 1e-4 for k in DIAGONAL[q]):
+                break
+        assert best is not None
+        lam, value, decrement = _newton(ss, reml, best[1])
+        _, gradient = profiled_deviance(ss, lam, reml)
+        projected = _projected_gradient(lam, gradient, q)
+        converged = bool(np.isfinite(value) and decrement < 1e-6)
+        if not converged:
+            notes.append(
+                f"L-BFGS-B: not converged (projected gradient {np.abs(projected).max():.3g}, "
+                f"Newton decrement {decrement:.3g})"
+            )
+        return Estimate(lam, sigma_hat(ss, lam, reml), "L-BFGS-B", converged, tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------------
+# Inference, as lmerTest computes it
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitResult:
+    method: str
+    engine: str
+    optimizer: str
+    converged: bool
+    warnings: tuple[str, ...]
+    loglik: float
+    aic: float
+    bic: float
+    n_patients: int
+    n_obs: int
+    theta: np.ndarray  # natural parameters, see covariance_matrix
+    fixed: pd.DataFrame  # term, estimate, std_error, df, statistic, p_value, ci_low, ci_high
+    variance: pd.DataFrame  # component, estimate, std_error, statistic, p_value
+    beta_cov: np.ndarray
+    singular: bool = False
+
+    def variance_of(self, component: str) -> float:
+        rows = self.variance[self.variance["component"] == component]
+        return float(rows["estimate"].iloc[0]) if len(rows) else float("nan")
+
+
+def natural_jacobian(lam: np.ndarray, sigma: float, q: int) -> np.ndarray:
+    """d (natural parameters) / d (Lambda entries, sigma)."""
+    s2 = sigma * sigma
+    if q == 1:
+        (l1,) = lam
+        return np.array([[2 * s2 * l1, 2 * sigma * l1 * l1], [0.0, 2 * sigma]])
+    l1, l2, l3 = lam
+    return np.array(
+        [
+            [2 * s2 * l1, 0.0, 0.0, 2 * sigma * l1 * l1],
+            [s2 * l2, s2 * l1, 0.0, 2 * sigma * l1 * l2],
+            [0.0, 2 * s2 * l2, 2 * s2 * l3, 2 * sigma * (l2 * l2 + l3 * l3)],
+            [0.0, 0.0, 0.0, 2 * sigma],
+        ]
+    )
+
+
+def varpar_covariance(ss: SufficientStatistics, varpar: np.ndarray, reml: bool) -> tuple[np.ndarray, list[str]]:
+    """lmerTest's asymptotic covariance of (Lambda, sigma): 2 H^-1 of the deviance, beta profiled."""
+    H = gradient_hessian(lambda v: deviance_vp(ss, v, reml)[1], varpar)
+    notes: list[str] = []
+    try:
+        covariance = 2.0 * np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        notes.append("the variance parameters' information matrix is singular: df and variance SEs not estimable")
+        return np.full(H.shape, np.nan), notes
+    if np.linalg.eigvalsh(H).min() <= 0:
+        notes.append("the variance parameters' information matrix is not positive definite")
+    return covariance, notes
+
+
+def satterthwaite_df(C: np.ndarray, jacobian: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """df_j = 2 Var(b_j)^2 / (g_j' Cov(varpar) g_j), g_j the gradient of Var(b_j) (lmerTest)."""
+    df = np.full(len(C), np.nan)
+    for j in range(len(C)):
+        g = jacobian[:, j, j]
+        denominator = float(g @ covariance @ g)
+        if np.isfinite(denominator) and denominator > 0:
+            df[j] = 2.0 * C[j, j] ** 2 / denominator
+    return df
+
+
+def fixed_table(terms: Sequence[str], beta: np.ndarray, C: np.ndarray, df: np.ndarray) -> pd.DataFrame:
+    from scipy import stats
+
+    se = np.sqrt(np.diag(C))
+    statistic = beta / se
+    with np.errstate(invalid="ignore"):
+        p_value = 2 * stats.t.sf(np.abs(statistic), df)
+        half_width = stats.t.ppf(0.975, df) * se
+    return pd.DataFrame(
+        {
+            "term": list(terms),
+            "estimate": beta,
+            "std_error": se,
+            "df": df,
+            "statistic": statistic,
+            "p_value": p_value,
+            "ci_low": beta - half_width,
+            "ci_high": beta + half_width,
+        }
+    )
+
+
+def variance_table(theta: np.ndarray, theta_cov: np.ndarray, q: int) -> pd.DataFrame:
+    from scipy import stats
+
+    components = ["intercept", "covariance", "slope", "residual"] if q == 2 else ["intercept", "residual"]
+    diagonal = np.diag(theta_cov)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta_se = np.where(diagonal > 0, np.sqrt(np.abs(diagonal)), np.nan)
+        wald_z = theta / theta_se
+    return pd.DataFrame(
+        {
+            "component": components,
+            "estimate": theta,
+            "std_error": theta_se,
+            "statistic": wald_z,
+            "p_value": 2 * stats.norm.sf(np.abs(wald_z)),
+        }
+    )
+
+
+def nan_notes(fixed: pd.DataFrame, variance: pd.DataFrame, on_boundary: bool) -> list[str]:
+    """A NaN in a result is always said in the fit record, never silent."""
+    notes = []
+    for column in ("std_error", "df", "p_value"):
+        missing = fixed.loc[fixed[column].isna(), "term"].tolist()
+        if missing:
+            notes.append(f"{column} not estimable for {', '.join(missing)}")
+    missing = variance.loc[variance["std_error"].isna(), "component"].tolist()
+    if missing:
+        reason = " (a zero variance on the boundary has no Wald SE)" if on_boundary else ""
+        notes.append(f"variance SE not estimable for {', '.join(missing)}{reason}")
+    return notes
+
+
+def infer(
+    data: GrowthData, ss: SufficientStatistics, estimate: Estimate, reml: bool, engine: str, method: str
+) -> FitResult:
+    """Fixed effects with SE, Satterthwaite df, t, p and CI; variance components with SE and Wald Z; fit."""
+    q = ss.q
+    lam, sigma = estimate.factor, estimate.sigma
+    varpar = np.append(lam, sigma)
+    ev = evaluate(ss, lam)
+    C = sigma**2 * ev.A_inv
+    vp_cov, notes = varpar_covariance(ss, varpar, reml)
+    df = satterthwaite_df(C, beta_covariance_jacobian(ss, varpar), vp_cov)
+    theta = natural_from_factor(lam, sigma, q)
+    J = natural_jacobian(lam, sigma, q)
+    theta_cov = J @ vp_cov @ J.T
+    on_boundary = any(lam[k] <= 1e-4 for k in DIAGONAL[q])  # lme4's isSingular tolerance
+    notes = list(estimate.warnings) + notes
+    if on_boundary:
+        notes.append("the random-effects covariance is on the boundary (singular)")
+    fixed = fixed_table(data.terms, ev.beta, C, df)
+    variance = variance_table(theta, theta_cov, q)
+    notes += nan_notes(fixed, variance, on_boundary)
+    deviance, _ = profiled_deviance(ss, lam, reml)
+    loglik = -0.5 * deviance
+    n_parameters = ss.p + len(theta)
+    return FitResult(
+        method=method,
+        engine=engine,
+        optimizer=estimate.optimizer,
+        converged=estimate.converged,
+        warnings=tuple(notes),
+        loglik=loglik,
+        aic=-2 * loglik + 2 * n_parameters,
+        bic=-2 * loglik + np.log(data.n_obs) * n_parameters,
+        n_patients=data.n_patients,
+        n_obs=data.n_obs,
+        theta=theta,
+        fixed=fixed,
+        variance=variance,
+        beta_cov=C,
+        singular=on_boundary,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Fitting
+# --------------------------------------------------------------------------------------------------
+
+DEFAULT_ENGINE = "exact"
+DEFAULT_OPTIMIZERS = ("lbfgs", "bfgs", "powell", "nm")  # statsmodels' optimizers, for engine: statsmodels
+
+
+def engine_named(name: str):
+    """The engine of ``settings.engine``: exact (default) or statsmodels (the reference)."""
+    if name == "exact":
+        return ExactEngine()
+    if name == "statsmodels":
+        from alliance.reference_engine import StatsmodelsEngine
+
+        return StatsmodelsEngine()
+    raise ValueError(f"unknown engine '{name}': choose exact or statsmodels")
+
+
+ENGINE_NAMES = ("exact", "statsmodels")
+
+
+def fit_growth(
+    data: GrowthData,
+    method: str = "ML",
+    engine: str = DEFAULT_ENGINE,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+) -> FitResult:
+    """Fit one model and compute its inference.
+
+    Raises CollinearTerms for a rank-deficient design and FitFailed when no estimates can be made.
+    """
+    method = method.upper()
+    if method not in ("ML", "REML"):
+        raise ValueError(f"method must be ML or REML, not {method}")
+    reml = method == "REML"
+    check_design(data)
+    ss = sufficient_statistics(data)
+    if ss.n_obs <= ss.p:
+        raise FitFailed(f"too few observations ({int(ss.n_obs)}) for {ss.p} fixed effects")
+    estimate = engine_named(engine).estimate(data, ss, reml, optimizers)
+    return infer(data, ss, estimate, reml, engine, method)
