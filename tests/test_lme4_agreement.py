@@ -32,8 +32,8 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from alliance.instruments import load_instruments
 from alliance.engine import GrowthData, fit_growth
+from alliance.instruments import load_instruments
 from alliance.models import load_catalogue, model_data
 from lme4_reference import fit_in_r, r_available
 from synthetic_cohorts import synthetic_cohort

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.model_runs import collect, run_model
 from alliance.engine import GrowthData, covariance_matrix, fit_growth, sufficient_statistics
+from alliance.model_runs import collect, run_model
 from alliance.models import CatalogueError, catalogue_from_mapping, load_catalogue, model_data
 from alliance.reference_engine import beta_covariance, profiled_loglik
 

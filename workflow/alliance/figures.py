@@ -389,19 +389,27 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     return written
 
 
-def load_records(fits_dir: Path, model_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """The model records ``<fits_dir>/<model_id>.json`` (all of them, or the ones named)."""
-    fits_dir = Path(fits_dir)
-    paths = [fits_dir / f"{m}.json" for m in model_ids] if model_ids else sorted(fits_dir.glob("*.json"))
-    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
+def load_records(paths: Sequence[str | Path], model_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The model records of the fitting jobs' files (``models/fits/<outcome>.json``: a list of records
+    each), all of them or the ones named; a named model that no file holds is an error."""
+    records: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for record in json.loads(Path(path).read_text(encoding="utf-8")):
+            records[record["model_id"]] = record
+    if model_ids is None:
+        return records
+    missing = [m for m in model_ids if m not in records]
+    if missing:
+        raise KeyError(f"no model record for {', '.join(missing)} in {', '.join(str(p) for p in paths)}")
+    return {m: records[m] for m in model_ids}
 
 
 FIGURE_1_MODELS = tuple(f"{s}_poor_outcome" for s in SUBSCALES)
 
 
-def write_figures(fits_dir: Path, clean_dir: Path, out_dir: Path, min_cell: int = 5) -> list[Path]:
+def write_figures(record_files: Sequence[str | Path], clean_dir: Path, out_dir: Path, min_cell: int = 5) -> list[Path]:
     """Build and save both figures (``figure_1.*``, ``figure_2.*`` in ``out_dir``)."""
-    records = load_records(fits_dir, [*FIGURE_1_MODELS, *(m for m, _ in FIGURE_2_MODELS.values())])
+    records = load_records(record_files, [*FIGURE_1_MODELS, *(m for m, _ in FIGURE_2_MODELS.values())])
     wai_long = pd.read_csv(Path(clean_dir) / "wai_long.csv")
     patients = pd.read_csv(Path(clean_dir) / "patients.csv", dtype={"outcome_group": "string"})
     written = save_figure(figure_1(records, wai_long, patients, min_cell), Path(out_dir) / "figure_1")

@@ -1,15 +1,18 @@
-"""Running the catalogue: one model per job, then the machine-readable model outputs of outputs.md.
+"""Running the catalogue: the models of one outcome per job, then the machine-readable model outputs of
+outputs.md.
 
 A model's record holds its fit, the fit of its reference model on the *same cases* (explained variance
 and the likelihood-ratio test compare like with like), and, for an unconditional growth model, the
-test against the unconditional means model. Records are plain JSON, so each model can be its own
-Snakemake job (and cluster job) and the collection step only reads them.
+test against the unconditional means model. The models of one outcome are fitted in one process
+(:func:`run_models`: a fit costs milliseconds, a process start seconds), and a fit needed by several
+models (a reference on the same patients) is made once. Records are plain JSON, one file per outcome,
+so each outcome can be its own Snakemake job (and cluster job) and the collection step only reads them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from alliance.engine import FitFailed, FitResult, GrowthData, fit_growth
-from alliance.models import Catalogue, ModelSpec, describe_condition, model_data
+from alliance.models import Catalogue, CatalogueSettings, ModelSpec, describe_condition, model_data
 
 FITS_COLUMNS = [
     "model_id", "outcome", "predictor", "moderator", "subset", "controls", "method", "n_patients", "n_obs",
@@ -76,6 +79,21 @@ def _fit_record(result: FitResult) -> dict[str, Any]:
     }
 
 
+# Fits already made in this process, by (model id, its patients): a reference model refitted on the
+# same cases for several predictor models is fitted once.
+FitCache = dict[tuple[str, frozenset[str]], dict[str, Any]]
+
+
+def _cached_fit(model_id: str, data: GrowthData, settings: CatalogueSettings, cache: FitCache | None) -> dict[str, Any]:
+    key = (model_id, data.patients)
+    if cache is not None and key in cache:
+        return cache[key]
+    fit = _fit_or_failure(data, settings.method, settings.engine, settings.optimizers)
+    if cache is not None:
+        cache[key] = fit
+    return fit
+
+
 def _fit_or_failure(data: GrowthData, method: str, engine: str, optimizers: Sequence[str]) -> dict[str, Any]:
     if data.n_patients < 3 or data.n_obs <= len(data.terms) + 4:
         return {
@@ -98,7 +116,12 @@ def _lrt(full: Mapping[str, Any], restricted: Mapping[str, Any]) -> dict[str, An
 
 
 def run_model(
-    spec: ModelSpec, catalogue: Catalogue, patients: pd.DataFrame, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame
+    spec: ModelSpec,
+    catalogue: Catalogue,
+    patients: pd.DataFrame,
+    wai_long: pd.DataFrame,
+    outcomes_long: pd.DataFrame,
+    cache: FitCache | None = None,
 ) -> dict[str, Any]:
     """Fit one catalogue model (and what it is compared with, on its own cases) into a JSON record."""
     settings = catalogue.settings
@@ -112,23 +135,60 @@ def run_model(
         "subset": describe_condition(spec.subset),
         "controls": spec.controls_text,
         "reference_model_id": spec.reference,
-        "fit": _fit_or_failure(data, settings.method, settings.engine, settings.optimizers),
+        "fit": _cached_fit(spec.id, data, settings, cache),
     }
     if spec.reference is not None:
         reference_spec = catalogue.model(spec.reference)
         reference_data = model_data(reference_spec, patients, wai_long, outcomes_long).restricted_to(data.patients)
-        reference = _fit_or_failure(reference_data, settings.method, settings.engine, settings.optimizers)
+        reference = _cached_fit(reference_spec.id, reference_data, settings, cache)
         record["reference_fit"] = reference
         record["lrt_reference"] = _lrt(record["fit"], reference)
     elif spec.kind == "growth" and spec.predictor is None and not spec.controls:
         means_spec = replace(spec, id=f"{spec.id}__means", kind="means")
         means_data = model_data(means_spec, patients, wai_long, outcomes_long).restricted_to(data.patients)
-        means = _fit_or_failure(means_data, settings.method, settings.engine, settings.optimizers)
+        means = _cached_fit(means_spec.id, means_data, settings, cache)
         record["means_fit"] = {k: means.get(k) for k in ("loglik", "aic", "n_parameters", "failed") if k in means}
         record["lrt_means"] = _lrt(record["fit"], means)
     if "failed" not in record["fit"]:
         record["pattern_averaged"] = pattern_averaged(spec, data, record["fit"])
     return record
+
+
+def run_models(
+    model_ids: Sequence[str],
+    catalogue: Catalogue,
+    patients: pd.DataFrame,
+    wai_long: pd.DataFrame,
+    outcomes_long: pd.DataFrame,
+    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The records of several models, fitted in this process with shared fits; ``progress(i, n, record)``
+    is called after each model."""
+    cache: FitCache = {}
+    records = []
+    for number, model_id in enumerate(model_ids, start=1):
+        record = run_model(catalogue.model(model_id), catalogue, patients, wai_long, outcomes_long, cache)
+        records.append(record)
+        if progress is not None:
+            progress(number, len(model_ids), record)
+    return records
+
+
+def in_catalogue_order(groups: Sequence[Sequence[Mapping[str, Any]]], catalogue: Catalogue) -> list[Mapping[str, Any]]:
+    """The records of every fitting job, one per catalogue model in catalogue order; a model missing or
+    fitted twice is an error (a record is never dropped silently)."""
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for records in groups:
+        for record in records:
+            if record["model_id"] in by_id:
+                raise ValueError(f"model {record['model_id']} was fitted by two jobs")
+            by_id[record["model_id"]] = record
+    expected = [spec.id for spec in catalogue.models]
+    missing = [model_id for model_id in expected if model_id not in by_id]
+    unknown = sorted(set(by_id) - set(expected))
+    if missing or unknown:
+        raise ValueError(f"model records do not match the catalogue: missing {missing}, not in it {unknown}")
+    return [by_id[model_id] for model_id in expected]
 
 
 def pattern_averaged(spec: ModelSpec, data: GrowthData, fit: Mapping[str, Any]) -> list[dict[str, Any]]:

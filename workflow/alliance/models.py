@@ -165,6 +165,13 @@ class Catalogue:
     # (catalogue model id, variant id) -> id of the model fitted for it; None: the variant does not apply.
     variant_models: Mapping[tuple[str, str], str | None] = field(default_factory=dict)
 
+    def models_by_outcome(self) -> dict[str, list[str]]:
+        """Model ids by outcome, in catalogue order: the models that one fitting job fits."""
+        groups: dict[str, list[str]] = {}
+        for spec in self.models:
+            groups.setdefault(spec.outcome, []).append(spec.id)
+        return groups
+
     def model(self, model_id: str) -> ModelSpec:
         for spec in self.models:
             if spec.id == model_id:

@@ -40,13 +40,14 @@ try:
     CATALOGUE = load_catalogue(config["models"])
 except CatalogueError as error:
     raise WorkflowError(f"model catalogue {config['models']}: {error}")
-MODEL_IDS = [model.id for model in CATALOGUE.models]
+# Model ids by outcome: one fitting job per outcome (workflow/rules/models.smk).
+MODEL_GROUPS = CATALOGUE.models_by_outcome()
 ROBUSTNESS_TABLES = ("table_robustness", "table_pattern_mixture", "table_wai_version")
 
 
 wildcard_constraints:
     cohort="|".join(COHORTS),
-    model_id="|".join(MODEL_IDS),
+    outcome="|".join(MODEL_GROUPS),
 
 
 def is_simulated(cohort):

@@ -3,7 +3,9 @@
 
 rule figures:
     input:
-        fits="results/{cohort}/models/fits.csv",
+        records=expand(
+            "results/{{cohort}}/models/fits/{outcome}.json", outcome=MODEL_GROUPS
+        ),
         wai_long="results/{cohort}/clean/wai_long.csv",
         patients="results/{cohort}/clean/patients.csv",
     output:

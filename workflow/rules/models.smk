@@ -1,25 +1,35 @@
-# Mixed models of the catalogue: one job per model (so a cluster can spread them), then collected.
+# Mixed models of the catalogue: one job per outcome fits all of that outcome's models in one process
+# (a fit takes milliseconds, a job's start seconds); a cluster can still spread the outcomes. Then the
+# records are collected into the tables of outputs.md, in catalogue order.
 
 
-rule fit_model:
+rule fit_models:
     input:
         patients="results/{cohort}/clean/patients.csv",
         wai_long="results/{cohort}/clean/wai_long.csv",
         outcomes_long="results/{cohort}/clean/outcomes_long.csv",
         catalogue=config["models"],
     output:
-        "results/{cohort}/models/fits/{model_id}.json",
+        "results/{cohort}/models/fits/{outcome}.json",
     log:
-        "logs/{cohort}/fit_model/{model_id}.log",
+        "logs/{cohort}/fit_models/{outcome}.log",
+    benchmark:
+        "logs/{cohort}/fit_models/{outcome}.benchmark.tsv"
+    params:
+        model_ids=lambda wildcards: MODEL_GROUPS[wildcards.outcome],
+    threads: 1
     conda:
         "../envs/alliance.yaml"
     script:
-        "../scripts/fit_model.py"
+        "../scripts/fit_models.py"
 
 
 rule collect_models:
     input:
-        expand("results/{{cohort}}/models/fits/{model_id}.json", model_id=MODEL_IDS),
+        records=expand(
+            "results/{{cohort}}/models/fits/{outcome}.json", outcome=MODEL_GROUPS
+        ),
+        catalogue=config["models"],
     output:
         fits="results/{cohort}/models/fits.csv",
         estimates="results/{cohort}/models/estimates.csv",

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.model_runs import collect
+from alliance.model_runs import collect, in_catalogue_order
+from alliance.models import load_catalogue
 from alliance.pipeline import write_csv
 
 log = step_logger("collect_models", snakemake.log[0])
-records = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input]
+groups = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input.records]
+records = in_catalogue_order(groups, load_catalogue(snakemake.input.catalogue))
 tables = collect(records)
 for name, table in tables.items():
     write_csv(table, snakemake.output[name])

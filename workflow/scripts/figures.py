@@ -9,7 +9,7 @@ from alliance.logs import step_logger
 
 log = step_logger("figures", snakemake.log[0])
 written = write_figures(
-    Path(snakemake.input.fits).parent / "fits",
+    snakemake.input.records,
     Path(snakemake.input.wai_long).parent,
     Path(snakemake.output.figure_1).parent,
     min_cell=snakemake.params.min_cell,

@@ -1,0 +1,27 @@
+"""Snakemake adapter: fit the catalogue's models of one outcome in one process (rule fit_models)."""
+# `snakemake` is injected by Snakemake's script directive.
+# ruff: noqa: F821
+
+from alliance.logs import step_logger
+from alliance.model_runs import run_models
+from alliance.models import load_catalogue
+from alliance.pipeline import read_clean, write_json
+
+log = step_logger(f"fit_models {snakemake.wildcards.outcome}", snakemake.log[0])
+catalogue = load_catalogue(snakemake.input.catalogue)
+patients, wai_long, outcomes_long = read_clean(snakemake.input)
+
+
+def progress(number: int, total: int, record: dict) -> None:
+    fit = record["fit"]
+    if "failed" in fit:
+        log.warning(f"[{number}/{total}] {record['model_id']}: fit failed: {fit['failed']}")
+    else:
+        log.info(
+            f"[{number}/{total}] {record['model_id']}: {fit['n_patients']} patients, {fit['n_obs']} observations; "
+            f"{fit['engine']} ({fit['optimizer']}), converged={fit['converged']}"
+        )
+
+
+records = run_models(snakemake.params.model_ids, catalogue, patients, wai_long, outcomes_long, progress)
+write_json(records, snakemake.output[0])
