@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -156,6 +157,24 @@ class SufficientStatistics:
     def n_obs(self) -> float:
         return float(self.n.sum())
 
+    @cached_property
+    def zz(self) -> list[list[np.ndarray]]:
+        """Z_i'Z_i entrywise, each an (m,) array."""
+        return [[np.ascontiguousarray(self.ZtZ[:, i, j]) for j in range(self.q)] for i in range(self.q)]
+
+    @cached_property
+    def zz_sum(self) -> np.ndarray:
+        return self.ZtZ.sum(axis=0)
+
+    @cached_property
+    def zx(self) -> tuple[np.ndarray, ...]:
+        """Row r of every Z_i'X_i, each an (m, p) array."""
+        return tuple(np.ascontiguousarray(self.ZtX[:, r, :]) for r in range(self.q))
+
+    @cached_property
+    def zy(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.ascontiguousarray(self.Zty[:, r]) for r in range(self.q))
+
 
 def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
     frame = data.frame
@@ -245,22 +264,13 @@ def factor_from_natural(theta: np.ndarray, q: int) -> tuple[np.ndarray, float]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _sym_inverse_logdet(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and log-determinant of a stack of symmetric positive definite 1x1 or 2x2 matrices."""
-    if M.shape[1] == 1:
-        return 1.0 / M, np.log(M[:, 0, 0])
-    a, b, c = M[:, 0, 0], M[:, 0, 1], M[:, 1, 1]
-    det = a * c - b * b
-    inverse = np.empty_like(M)
-    inverse[:, 0, 0] = c / det
-    inverse[:, 1, 1] = a / det
-    inverse[:, 0, 1] = inverse[:, 1, 0] = -b / det
-    return inverse, np.log(det)
-
-
 @dataclass(frozen=True)
 class Evaluation:
-    """Everything the deviance and its derivatives need at one Lambda (beta at its GLS value)."""
+    """Everything the deviance and its derivatives need at one Lambda (beta at its GLS value).
+
+    Per-patient q-vectors and q x p matrices are kept as one (m,) or (m, p) array per row of Z'
+    (``P[r]`` is row r of every patient's Z'V*^-1 X), so that the algebra is elementwise and BLAS.
+    """
 
     L: np.ndarray  # (q, q) relative factor
     logdet: float  # sum log|M_i| = log|V*|
@@ -270,31 +280,58 @@ class Evaluation:
     beta: np.ndarray
     r2: float  # penalised residual sum of squares at beta
     W: np.ndarray  # (q, q) sum of Z'V*^-1 Z
-    P: np.ndarray  # (m, q, p) Z'V*^-1 X per patient
+    P: tuple[np.ndarray, ...]  # q arrays (m, p): Z'V*^-1 X per patient
     u: np.ndarray  # (m, q) Z'V*^-1 r per patient
+
+
+def _weights(ss: SufficientStatistics, L: np.ndarray) -> tuple[list[list[np.ndarray]], np.ndarray]:
+    """B_i = Lambda (I + Lambda' Z_i'Z_i Lambda)^-1 Lambda' entrywise ((m,) arrays), and log|M_i|."""
+    zz = ss.zz
+    if ss.q == 1:
+        l1 = L[0, 0]
+        M = 1.0 + zz[0][0] * l1 * l1
+        return [[l1 * l1 / M]], np.log(M)
+    a, b, c = zz[0][0], zz[0][1], zz[1][1]
+    l1, l2, l3 = L[0, 0], L[1, 0], L[1, 1]
+    t11 = a * l1 * l1 + 2.0 * b * l1 * l2 + c * l2 * l2
+    t12 = l3 * (b * l1 + c * l2)
+    t22 = c * l3 * l3
+    det = (1.0 + t11) * (1.0 + t22) - t12 * t12
+    p11, p12, p22 = (1.0 + t22) / det, -t12 / det, (1.0 + t11) / det
+    mixed = l2 * p11 + l3 * p12
+    b11 = l1 * l1 * p11
+    b12 = l1 * mixed
+    b22 = l2 * mixed + l3 * (l2 * p12 + l3 * p22)
+    return [[b11, b12], [b12, b22]], np.log(det)
+
+
+def _apply(matrix: list[list[np.ndarray]], rows: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """Per-patient q x q matrix (entries (m,)) times per-patient q-row arrays ((m,) or (m, p))."""
+    expand = (slice(None),) + (None,) * (rows[0].ndim - 1)
+    return [sum(matrix[i][j][expand] * rows[j] for j in range(len(rows))) for i in range(len(rows))]
 
 
 def evaluate(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
     q = ss.q
     L = relative_factor(lam, q)
-    ZtZ_L = ss.ZtZ @ L
-    M = np.eye(q)[None] + L.T[None] @ ZtZ_L
-    M_inv, logdet_M = _sym_inverse_logdet(M)
-    B = L[None] @ M_inv @ L.T[None]  # (m, q, q): V*^-1 = I - Z B Z'
-    BZX = B @ ss.ZtX
-    BZy = np.einsum("mij,mj->mi", B, ss.Zty)
-    A = ss.XtX - np.tensordot(ss.ZtX, BZX, axes=([0, 1], [0, 1]))
-    b = ss.Xty - np.tensordot(ss.ZtX, BZy, axes=([0, 1], [0, 1]))
-    c = ss.yty - float(np.sum(ss.Zty * BZy))
+    B, logdet_M = _weights(ss, L)
+    BZX = _apply(B, ss.zx)
+    BZy = _apply(B, ss.zy)
+    A = ss.XtX - sum(ss.zx[r].T @ BZX[r] for r in range(q))
+    b = ss.Xty - sum(ss.zx[r].T @ BZy[r] for r in range(q))
+    c = ss.yty - float(sum(ss.zy[r] @ BZy[r] for r in range(q)))
     chol = np.linalg.cholesky(A)
     A_inv = np.linalg.inv(A)
     beta = A_inv @ b
     r2 = c - float(b @ beta)
-    ZtZ_B = ss.ZtZ @ B
-    P = ss.ZtX - ZtZ_B @ ss.ZtX
-    p_y = ss.Zty - np.einsum("mij,mj->mi", ZtZ_B, ss.Zty)
-    u = p_y - P @ beta
-    W = (ss.ZtZ - ZtZ_B @ ss.ZtZ).sum(axis=0)
+    # Z'V*^-1 (.) = Z'(.) - Z'Z B Z'(.)
+    ZZBZX = _apply(ss.zz, tuple(BZX))
+    ZZBZy = _apply(ss.zz, tuple(BZy))
+    P = tuple(ss.zx[r] - ZZBZX[r] for r in range(q))
+    u = np.column_stack([ss.zy[r] - ZZBZy[r] - P[r] @ beta for r in range(q)])
+    BZZ = [_apply(B, tuple(ss.zz[r][j] for r in range(q))) for j in range(q)]  # column j of B Z'Z
+    ZZBZZ = [_apply(ss.zz, tuple(BZZ[j])) for j in range(q)]  # column j of Z'Z B Z'Z
+    W = np.array([[ss.zz_sum[i, j] - float(ZZBZZ[j][i].sum()) for j in range(q)] for i in range(q)])
     return Evaluation(
         L=L,
         logdet=float(logdet_M.sum()),
@@ -317,7 +354,8 @@ def _factor_gradient(ev: Evaluation, sigma2: float, reml: bool) -> np.ndarray:
     """d deviance / d Lambda (lower-triangle entries) at a given sigma^2: 2 S Lambda."""
     S = ev.W - ev.u.T @ ev.u / sigma2
     if reml:
-        S = S - np.tensordot(ev.P @ ev.A_inv, ev.P, axes=([0, 2], [0, 2]))
+        PA = [P_r @ ev.A_inv for P_r in ev.P]
+        S = S - np.array([[float(np.sum(PA[i] * ev.P[j])) for j in range(len(ev.P))] for i in range(len(ev.P))])
     SL = 2.0 * (S @ ev.L)
     return np.array([SL[a, b] for a, b in FACTOR_ENTRIES[ev.L.shape[0]]])
 
@@ -353,11 +391,12 @@ def beta_covariance_jacobian(ss: SufficientStatistics, varpar: np.ndarray) -> np
     lam, sigma = varpar[:-1], float(varpar[-1])
     ev = evaluate(ss, lam)
     q = ss.q
-    Q = np.einsum("ji,mjp->mip", ev.L, ev.P)  # Lambda' P_i
+    # Lambda' P_i, row by row
+    Q = [sum(ev.L[j, i] * ev.P[j] for j in range(q)) for i in range(q)]
     out = []
     for a, b in FACTOR_ENTRIES[q]:
         # dA/dLambda_ab = -sum P_i' (E Lambda' + Lambda E') P_i with E = e_a e_b'
-        outer = np.tensordot(ev.P[:, a, :], Q[:, b, :], axes=([0], [0]))
+        outer = ev.P[a].T @ Q[b]
         dA = -(outer + outer.T)
         out.append(-(sigma**2) * ev.A_inv @ dA @ ev.A_inv)
     out.append(2.0 * sigma * ev.A_inv)
@@ -638,12 +677,13 @@ def variance_table(theta: np.ndarray, theta_cov: np.ndarray, q: int) -> pd.DataF
 def nan_notes(fixed: pd.DataFrame, variance: pd.DataFrame, on_boundary: bool) -> list[str]:
     """A NaN in a result is always said in the fit record, never silent."""
     notes = []
+    terms = np.asarray(fixed["term"])
     for column in ("std_error", "df", "p_value"):
-        missing = fixed.loc[fixed[column].isna(), "term"].tolist()
-        if missing:
+        missing = terms[np.isnan(fixed[column].to_numpy(float))]
+        if len(missing):
             notes.append(f"{column} not estimable for {', '.join(missing)}")
-    missing = variance.loc[variance["std_error"].isna(), "component"].tolist()
-    if missing:
+    missing = np.asarray(variance["component"])[np.isnan(variance["std_error"].to_numpy(float))]
+    if len(missing):
         reason = " (a zero variance on the boundary has no Wald SE)" if on_boundary else ""
         notes.append(f"variance SE not estimable for {', '.join(missing)}{reason}")
     return notes
