@@ -350,18 +350,22 @@ def residual_df(ss: SufficientStatistics, reml: bool) -> float:
     return ss.n_obs - (ss.p if reml else 0)
 
 
-def _factor_gradient(ev: Evaluation, sigma2: float, reml: bool) -> np.ndarray:
-    """d deviance / d Lambda (lower-triangle entries) at a given sigma^2: 2 S Lambda."""
+def _covariance_gradient(ev: Evaluation, sigma2: float, reml: bool) -> np.ndarray:
+    """S = d deviance / d (Lambda Lambda') at a given sigma^2 (d deviance = tr(S dG*), G* = Lambda Lambda')."""
     S = ev.W - ev.u.T @ ev.u / sigma2
     if reml:
         PA = [P_r @ ev.A_inv for P_r in ev.P]
         S = S - np.array([[float(np.sum(PA[i] * ev.P[j])) for j in range(len(ev.P))] for i in range(len(ev.P))])
-    SL = 2.0 * (S @ ev.L)
+    return S
+
+
+def _factor_gradient(ev: Evaluation, sigma2: float, reml: bool) -> np.ndarray:
+    """d deviance / d Lambda (lower-triangle entries) at a given sigma^2: 2 S Lambda."""
+    SL = 2.0 * (_covariance_gradient(ev, sigma2, reml) @ ev.L)
     return np.array([SL[a, b] for a, b in FACTOR_ENTRIES[ev.L.shape[0]]])
 
 
-def profiled_deviance(ss: SufficientStatistics, lam: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
-    """lme4's deviance (ML) or REML criterion at Lambda, beta and sigma^2 profiled out, and its gradient."""
+def _profiled(ss: SufficientStatistics, lam: np.ndarray, reml: bool) -> tuple[float, Evaluation, float]:
     ev = evaluate(ss, lam)
     n_resid = residual_df(ss, reml)
     if ev.r2 <= 0:
@@ -370,7 +374,45 @@ def profiled_deviance(ss: SufficientStatistics, lam: np.ndarray, reml: bool) -> 
     deviance = ev.logdet + n_resid * (1.0 + np.log(2.0 * np.pi * sigma2))
     if reml:
         deviance += ev.logdet_A
-    return float(deviance), _factor_gradient(ev, sigma2, reml)
+    return float(deviance), ev, sigma2
+
+
+def profiled_deviance(ss: SufficientStatistics, lam: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
+    """lme4's deviance (ML) or REML criterion at Lambda, beta and sigma^2 profiled out, and its gradient."""
+    deviance, ev, sigma2 = _profiled(ss, lam, reml)
+    return deviance, _factor_gradient(ev, sigma2, reml)
+
+
+def ldl_to_factor(x: np.ndarray, q: int) -> np.ndarray:
+    """(d1, m, d2) of Lambda Lambda' = [[1, 0], [m, 1]] diag(d1, d2) [[1, m], [0, 1]] -> Lambda's entries
+    (sqrt(d1), m sqrt(d1), sqrt(d2)); (d1,) -> (sqrt(d1),)."""
+    if q == 1:
+        return np.array([np.sqrt(max(x[0], 0.0))])
+    root = np.sqrt(max(x[0], 0.0))
+    return np.array([root, x[1] * root, np.sqrt(max(x[2], 0.0))])
+
+
+def factor_to_ldl(lam: np.ndarray, q: int) -> np.ndarray:
+    if q == 1:
+        return np.array([lam[0] ** 2])
+    return np.array([lam[0] ** 2, lam[1] / lam[0] if lam[0] > 0 else 0.0, lam[2] ** 2])
+
+
+def ldl_deviance(ss: SufficientStatistics, x: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
+    """The profiled deviance in the LDL' parametrisation (d1, m, d2) of Lambda Lambda', and its gradient.
+
+    The search runs here: the deviance is smooth in (d1, m, d2) with the bounds d1, d2 >= 0 entering
+    linearly, where in Lambda it is symmetric in l22 (a zero gradient at l22 = 0 whatever the curvature,
+    so a bound there can hide a saddle). d1 = l11^2 and d2 = l22^2: the same space as lme4's bounds.
+    """
+    deviance, ev, sigma2 = _profiled(ss, ldl_to_factor(x, ss.q), reml)
+    S = _covariance_gradient(ev, sigma2, reml)
+    if ss.q == 1:
+        return deviance, np.array([S[0, 0]])
+    d1, m = x[0], x[1]
+    # G* = [[d1, d1 m], [d1 m, d1 m^2 + d2]]; d deviance = S11 dG11 + 2 S12 dG12 + S22 dG22
+    gradient = np.array([S[0, 0] + 2 * S[0, 1] * m + S[1, 1] * m * m, 2 * S[0, 1] * d1 + 2 * S[1, 1] * d1 * m, S[1, 1]])
+    return deviance, gradient
 
 
 def deviance_vp(ss: SufficientStatistics, varpar: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
@@ -438,22 +480,18 @@ def gradient_hessian(gradient, x: np.ndarray, free: np.ndarray | None = None) ->
 
 
 def _starts(ss: SufficientStatistics) -> list[np.ndarray]:
-    """lme4's start (Lambda = I), and one scaled to the time axis (slope SD ~ sigma / RMS time)."""
+    """In (d1, m, d2): one scaled to the time axis (slope SD ~ sigma / RMS time), and lme4's (Lambda = I)."""
     if ss.q == 1:
         return [np.array([1.0])]
     rms_time = float(np.sqrt(ss.ZtZ[:, 1, 1].sum() / max(ss.n_obs, 1.0))) or 1.0
-    return [np.array([1.0, 0.0, 1.0 / rms_time]), np.array([1.0, 0.0, 1.0])]
+    return [np.array([1.0, 0.0, rms_time**-2]), np.array([1.0, 0.0, 1.0])]
 
 
-def _held_at_bound(lam: np.ndarray, gradient: np.ndarray, q: int) -> np.ndarray:
-    """Diagonal entries at 0 whose gradient pushes them below it: held there (the bound is active).
-
-    An entry at 0 with a zero gradient is not held: the deviance is symmetric in it, so 0 may be a
-    saddle (negative curvature), which the Newton iteration must be free to leave.
-    """
-    held = np.zeros(len(lam), bool)
+def _held_at_bound(x: np.ndarray, gradient: np.ndarray, q: int) -> np.ndarray:
+    """Entries d1, d2 at 0 whose gradient pushes them below it: held there (the bound is active)."""
+    held = np.zeros(len(x), bool)
     for k in DIAGONAL[q]:
-        held[k] = lam[k] <= 0 and gradient[k] > 1e-6
+        held[k] = x[k] <= 0 and gradient[k] >= 0
     return held
 
 
@@ -481,45 +519,74 @@ def _forward_hessian(ss: SufficientStatistics, reml: bool, at: _Search, free: np
         h = 1e-6 * max(abs(at.lam[k]), 1e-2)
         x = at.lam.copy()
         x[k] += h
-        H[:, column] = (profiled_deviance(ss, x, reml)[1][index] - at.gradient[index]) / h
+        H[:, column] = (ldl_deviance(ss, x, reml)[1][index] - at.gradient[index]) / h
     return (H + H.T) / 2
 
 
 def _search_direction(H: np.ndarray, g: np.ndarray, at_bound: np.ndarray) -> tuple[np.ndarray, float]:
-    """A Newton step where the deviance is convex, with the Newton decrement 1/2 g' H^-1 g (how far above
-    the optimum we still are); elsewhere a step along the direction of most negative curvature, of the
-    length at which the quadratic model has fallen by one deviance unit (decrement: inf)."""
+    """A Newton step, with H's eigenvalues taken in absolute value where the deviance is not convex (a
+    descent direction all the same), and the Newton decrement 1/2 g' H^-1 g (how far above the optimum
+    we still are; inf where not convex). Where the gradient has no component along a direction of
+    negative curvature (a saddle, e.g. Lambda's l22 = 0, where the deviance is symmetric), a step along
+    it is added, of the length at which the quadratic model has fallen by one deviance unit."""
     values, vectors = np.linalg.eigh(H)
     floor = 1e-10 * max(float(np.abs(values).max()), 1e-12)
+    along = vectors.T @ g
+    step = -(vectors @ (along / np.maximum(np.abs(values), floor)))
     if values[0] > floor:
-        step = -(vectors @ ((vectors.T @ g) / values))
         return step, float(-0.5 * g @ step)
-    direction = vectors[:, 0]
-    # Downhill, and into the feasible side of an entry at its bound.
-    if (direction @ g > 0) or (abs(direction @ g) < 1e-12 and np.any(direction[at_bound] < 0)):
-        direction = -direction
-    return direction * np.sqrt(2.0 / max(-values[0], floor)), np.inf
+    for k in np.flatnonzero(values < -floor):
+        # Near a saddle the gradient's own step along a direction of negative curvature is tiny (it is
+        # 0 at l22 = 0): take the step at which the quadratic model falls by one deviance unit instead.
+        if along[k] ** 2 / (2.0 * -values[k]) < 1.0:
+            direction = vectors[:, k]
+            if np.any(np.abs(direction[at_bound]) > 1e-12):
+                # It moves an entry held at 0: into the feasible side (either sign lowers the model).
+                if np.any(direction[at_bound] < 0):
+                    direction = -direction
+            elif along[k] > 0:
+                direction = -direction
+            step = step + vectors[:, k] * (along[k] / -values[k]) + direction * np.sqrt(2.0 / -values[k])
+    return step, np.inf
+
+
+def _feasible_length(x: np.ndarray, free_index: np.ndarray, step: np.ndarray, q: int) -> float:
+    """The longest fraction of the step that keeps d1, d2 >= 0 (landing on the bound, not clipped across)."""
+    feasible = 1.0
+    for position, k in enumerate(free_index):
+        if k in DIAGONAL[q] and step[position] < 0:
+            feasible = min(feasible, x[k] / -step[position])
+    return feasible
 
 
 def _newton_iteration(ss: SufficientStatistics, reml: bool, at: _Search) -> bool:
     """One projected Newton step with a backtracking line search; False when no step lowers the deviance."""
     q = ss.q
     free = ~_held_at_bound(at.lam, at.gradient, q)
+    while free.any():
+        index = np.flatnonzero(free)
+        H = _forward_hessian(ss, reml, at, free)
+        at_bound = np.array([k in DIAGONAL[q] and at.lam[k] <= 0 for k in index], bool)
+        step, at.decrement = _search_direction(H, at.gradient[free], at_bound)
+        feasible = _feasible_length(at.lam, index, step, q)
+        if feasible > 0:
+            break
+        # The step leaves the space through an entry at its bound: hold it there and step in the others.
+        for position, k in enumerate(index):
+            if k in DIAGONAL[q] and at.lam[k] <= 0 and step[position] < 0:
+                free[k] = False
     if not free.any():
         at.decrement = 0.0
         return False
-    H = _forward_hessian(ss, reml, at, free)
-    at_bound = np.array([k in DIAGONAL[q] and at.lam[k] <= 0 for k in np.flatnonzero(free)], bool)
-    step, at.decrement = _search_direction(H, at.gradient[free], at_bound)
-    if at.decrement < 1e-11:
+    if at.decrement < 1e-13:  # in deviance units: far below any reported digit
         return False
-    for shrink in 0.5 ** np.arange(40):
+    for shrink in feasible * 0.5 ** np.arange(40):
         candidate = at.lam.copy()
         candidate[free] += shrink * step
         candidate = _project(candidate, q)
-        value, gradient = profiled_deviance(ss, candidate, reml)
+        value, gradient = ldl_deviance(ss, candidate, reml)
         if value < at.value + 1e-4 * min(float(at.gradient @ (candidate - at.lam)), 0.0) or (
-            value <= at.value and shrink < 1e-6
+            value < at.value and shrink < 1e-6
         ):
             at.lam, at.value, at.gradient = candidate, value, gradient
             return True
@@ -527,9 +594,9 @@ def _newton_iteration(ss: SufficientStatistics, reml: bool, at: _Search) -> bool
 
 
 def _minimise(ss: SufficientStatistics, reml: bool, start: np.ndarray, max_iterations: int = 200) -> _Search:
-    """Projected modified Newton on the profiled deviance, Lambda's diagonal bounded at 0 (as lme4)."""
+    """Projected modified Newton on the profiled deviance in (d1, m, d2), d1, d2 >= 0 (lme4's bounds)."""
     lam = _project(np.asarray(start, float), ss.q)
-    value, gradient = profiled_deviance(ss, lam, reml)
+    value, gradient = ldl_deviance(ss, lam, reml)
     search = _Search(lam, value, gradient)
     while search.iterations < max_iterations and _newton_iteration(ss, reml, search):
         search.iterations += 1
@@ -550,9 +617,10 @@ class ExactEngine:
             if best is None or search.value < best.value - 1e-9:
                 best = search
             # A second start only where the first ends on the boundary, where a search can stop short.
-            if not any(best.lam[k] <= 1e-4 for k in DIAGONAL[q]):
+            if not any(best.lam[k] <= 1e-8 for k in DIAGONAL[q]):
                 break
         assert best is not None
+        lam = ldl_to_factor(best.lam, q)
         converged = bool(np.isfinite(best.value) and best.decrement < 1e-6)
         notes = []
         if not converged:
@@ -560,7 +628,7 @@ class ExactEngine:
                 f"{self.optimizer}: not converged after {best.iterations} iterations "
                 f"(the deviance may still be {best.decrement:.3g} above its minimum)"
             )
-        return Estimate(best.lam, sigma_hat(ss, best.lam, reml), self.optimizer, converged, tuple(notes))
+        return Estimate(lam, sigma_hat(ss, lam, reml), self.optimizer, converged, tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------------
