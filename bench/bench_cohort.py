@@ -9,7 +9,8 @@ resident memory is that of the steps alone.
 
     .venv/bin/python bench/bench_cohort.py                 # 155 and 100,000 patients
     .venv/bin/python bench/bench_cohort.py --patients 155 2000
-    .venv/bin/python bench/bench_cohort.py --default-build  # `snakemake --cores 2` in a fresh copy
+
+The whole default build is timed by bench_build.py.
 """
 
 from __future__ import annotations
@@ -104,32 +105,11 @@ def measure(n_patients: int, seed: int) -> dict:
         }
 
 
-def default_build() -> dict:
-    """The whole default build as a user runs it, from a copy of the project with no results."""
-    import shutil
-
-    with tempfile.TemporaryDirectory() as scratch:
-        project = Path(scratch) / "project"
-        project.mkdir()
-        shutil.copy(ROOT / "Snakefile", project / "Snakefile")
-        shutil.copytree(ROOT / "workflow", project / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(ROOT / "config", project / "config")
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet"], cwd=project, check=True, capture_output=True
-        )
-        return {"default_build_wall_s": round(time.perf_counter() - start, 2)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, nargs="+", default=[155, 100_000])
     parser.add_argument("--seed", type=int, default=None, help="default: the synthetic cohort's seed")
-    parser.add_argument("--default-build", action="store_true", help="time the whole default snakemake build")
     args = parser.parse_args()
-    if args.default_build:
-        print(json.dumps(default_build()))
-        return
     seed = args.seed
     if seed is None:
         seed = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["cohorts"]["synthetic"]["simulate"]["seed"]
