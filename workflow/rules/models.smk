@@ -15,11 +15,11 @@ rule fit_models:
         "logs/{cohort}/fit_models/{outcome}.log",
     benchmark:
         "logs/{cohort}/fit_models/{outcome}.benchmark.tsv"
-    params:
-        model_ids=lambda wildcards: MODEL_GROUPS[wildcards.outcome],
-    threads: 1
     conda:
         "../envs/alliance.yaml"
+    threads: 1
+    params:
+        model_ids=lambda wildcards: MODEL_GROUPS[wildcards.outcome],
     script:
         "../scripts/fit_models.py"
 
