@@ -36,20 +36,23 @@ from alliance.engine import (
     profiled_deviance,
     sufficient_statistics,
 )
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 LOGLIK_TOLERANCE = 1e-6  # the engine's loglik may be below statsmodels' by at most this
 GRID = np.arange(0.0, 36.0, 3.0)  # 12 assessment months
 
 QUICK = settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     print_blob=True,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking in the quick run: report the drawn design as is
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-SLOW = settings(QUICK, max_examples=400, derandomize=False)
+SLOW = settings(QUICK, max_examples=400, derandomize=False, phases=list(Phase))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,9 +199,30 @@ LARGE = Design(
     offset=5.0,
 )
 
-# Always part of the quick run: the largest designs, with near-zero and exactly zero slope variance.
-LARGE_NEAR_ZERO = replace(LARGE, seed=11)
-LARGE_ZERO_SLOPE = replace(LARGE, seed=12, n_patients=1500, slope_sd=0.0, times="continuous", level="observation")
+# Designs on which versions of the engine (workflow/alliance/engine.py while this test was written) violated a
+# property, kept as explicit cases of the quick run; the two large ones also make sure that every quick run
+# fits 1,500-2,000 patients.
+RECORDED = {
+    # ML (an earlier engine): l22 held at 0 (perfect correlation) while the deviance falls by 0.0195 inside.
+    "large, near-zero slope variance": replace(LARGE, seed=11),
+    "large, zero slope variance": replace(LARGE, seed=12, n_patients=1500, slope_sd=0.0, times="continuous"),
+    # 4 patients, 1 observation each, random slope: numpy LinAlgError escapes instead of FitFailed.
+    "one observation a patient": Design(
+        1, 4, 1, 1, "two_values", 33.0, 0, 0, "observation", 0.5, False, True, True, 0.8, 1e-4, 1.0, 2.0, 0.0
+    ),
+    # ML: not converged after 200 Newton iterations on a well-posed design.
+    "not converged, 111 patients": Design(
+        20, 111, 6, 9, "continuous", 100.0, 0, 1, "patient", 0.05, False, True, True, 2.0, 3.0, 0.9, 0.01, 5.0
+    ),
+    # ML, random intercept only, 1 observation a patient: loglik differs from the dense likelihood at the estimates.
+    "loglik precision": Design(
+        31, 31, 1, 1, "grid", 33.0, 0, 1, "patient", 0.05, True, False, False, 0.8, 0.0, 0.0, 0.5, 500.0
+    ),
+    # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
+    "REML not converged, 31 patients": Design(
+        3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0
+    ),
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,19 +336,28 @@ def statsmodels_loglik(data: GrowthData, reml: bool) -> float | None:
 
 def deviance_noise(ss, lam: np.ndarray, reml: bool) -> float:
     """Rounding error of one profiled-deviance value: r^2 = y'V*^-1 y - b'beta loses digits to
-    cancellation (by y'y / r^2), and N' log r^2 carries that error; plus the deviance's own magnitude."""
+    cancellation (by y'y / r^2), V*^-1 = I - Z B Z' to a large Lambda (by 1 + max_i tr Lambda'Z_i'Z_i Lambda),
+    and N' log r^2 carries that error; plus the deviance's own magnitude."""
     value = profiled_deviance(ss, lam, reml)[0]
-    r2 = evaluate(ss, lam).r2
-    return 16 * np.finfo(float).eps * (abs(value) + ss.n_obs * (ss.yty / r2 + 1.0))
+    ev = evaluate(ss, lam)
+    amplification = 1.0 + float(np.einsum("ji,mjk,ki->m", ev.L, ss.ZtZ, ev.L).max(initial=0.0))
+    return 16 * np.finfo(float).eps * (abs(value) + ss.n_obs * amplification * (ss.yty / ev.r2 + 1.0))
+
+
+FALL_TOLERANCE = 1e-6  # deviance units: the loglik could rise by at most 5e-7 along any coordinate
 
 
 def score_violations(data: GrowthData, theta: np.ndarray, reml: bool) -> list[str]:
-    """Stationarity of the profiled deviance in Lambda at the estimate, by differences of its value.
+    """Stationarity of the profiled deviance in Lambda at the estimate, by differences of its *value*.
 
     For a free coordinate the central difference is taken with a step of 1e-3 of the coordinate's
-    natural scale (1/sqrt of the deviance's curvature along it) and must be ~0 in that scale: the
-    deviance could fall by g^2 / 2H along it, which must stay below 1e-8. A diagonal entry at its bound
-    0 must have a one-sided derivative >= -tol and the deviance may not fall on stepping inside.
+    natural scale s = 1/sqrt(curvature) and must be ~0 on that scale: the deviance could fall by
+    g^2 / 2H along the coordinate (g less its rounding error), which must stay below FALL_TOLERANCE; where
+    the deviance is flat or concave it may not fall at the step. For a diagonal entry held at its bound 0
+    the one-sided difference quotient must be >= -tol at steps of 1e-4 to 1e-2 of the entry's scale
+    (1 for the intercept, 1/RMS(time) for the slope), i.e. the deviance may not fall on stepping inside.
+    (The deviance depends on that entry only through its square, so its derivative at 0 is 0 and the
+    quotient at a finite step is what shows a missed interior optimum.)
     """
     ss = sufficient_statistics(data)
     q = ss.q
@@ -335,48 +368,65 @@ def score_violations(data: GrowthData, theta: np.ndarray, reml: bool) -> list[st
 
     f0 = f(lam)
     noise = deviance_noise(ss, lam, reml)
+    rms_time = float(np.sqrt(ss.ZtZ[:, 1, 1].sum() / ss.n_obs)) if q == 2 else 1.0
+    scale = np.array([1.0, 1.0 / (rms_time or 1.0), 1.0 / (rms_time or 1.0)])[: len(lam)]
     problems = []
     for k in range(len(lam)):
         e = np.zeros(len(lam))
         e[k] = 1.0
         if k in DIAGONAL[q] and lam[k] <= 0:
-            for h in (1e-6, 1e-4, 1e-2):
-                slope = (f(lam + h * e) - f0) / h
-                if slope < -max(1e-6, 10 * noise / h):
-                    problems.append(f"lam[{k}] at its bound: one-sided derivative {slope:.3g} at step {h:g}")
+            for h in (1e-4 * scale[k], 1e-3 * scale[k], 1e-2 * scale[k]):
+                fall = f0 - f(lam + h * e)
+                if fall > FALL_TOLERANCE + 10 * noise:
+                    problems.append(
+                        f"lam[{k}] held at its bound 0: one-sided difference quotient {-fall / h:.4g} at step {h:.3g} "
+                        f"(the deviance falls by {fall:.4g})"
+                    )
             continue
-        h = 1e-4 * max(abs(lam[k]), 1e-2)
+        # The deviance is a smooth function of Lambda's entries on either side of a bound, so central
+        # differences may cross it.
+        h_max = 0.3 * max(abs(lam[k]), scale[k])
+        h = 1e-4 * max(abs(lam[k]), scale[k])
         curvature = 0.0
-        for _ in range(6):  # adapt the step to the curvature until the second difference is resolved
-            up, down = f(lam + h * e), f(lam - h * e)
-            second = up - 2 * f0 + down
+        for _ in range(12):  # adapt the step to the curvature until the second difference is resolved
+            second = f(lam + h * e) - 2 * f0 + f(lam - h * e)
             if second > 1e4 * noise:
                 curvature = second / h**2
-                target = 1e-3 / np.sqrt(curvature)
+                target = min(1e-3 / np.sqrt(curvature), h_max)
                 if 0.3 < target / h < 3:
                     break
                 h = target
+            elif h >= h_max:
+                break
             else:
-                h *= 30
-        if k in DIAGONAL[q] and lam[k] - h < 0:  # do not step across the bound: one-sided difference
-            h = min(h, lam[k] / 2) if lam[k] > 0 else h
+                h = min(30 * h, h_max)
         up, down = f(lam + h * e), f(lam - h * e)
         gradient = (up - down) / (2 * h)
+        error = 10 * noise / h
         if curvature > 0:
-            decrease = gradient**2 / (2 * curvature)
-            if decrease > 1e-8:
-                problems.append(
-                    f"lam[{k}]={lam[k]:.6g}: derivative {gradient:.3g}, curvature {curvature:.3g} "
-                    f"(the deviance could still fall by {decrease:.3g})"
-                )
-        elif min(up, down) < f0 - max(1e-8, 10 * noise):  # flat or concave: no descent allowed
-            problems.append(f"lam[{k}]={lam[k]:.6g}: the deviance falls by {f0 - min(up, down):.3g} at step {h:.3g}")
+            predicted = max(abs(gradient) - error, 0.0) ** 2 / (2 * curvature)
+            if predicted > FALL_TOLERANCE:  # confirm with the deviance's value at the Newton point along k
+                step = -gradient / curvature
+                fall = f0 - min(f(lam + step * e), f(lam + step / 2 * e))
+                if fall > FALL_TOLERANCE + 10 * noise:
+                    problems.append(
+                        f"lam[{k}]={lam[k]:.6g}: derivative {gradient:.4g} (+-{error:.2g}), curvature {curvature:.4g}; "
+                        f"the deviance falls by {fall:.4g} at lam[{k}]={lam[k] + step:.6g}"
+                    )
+        elif f0 - min(up, down) > FALL_TOLERANCE + 10 * noise:  # flat or concave: no descent allowed
+            problems.append(f"lam[{k}]={lam[k]:.6g}: the deviance falls by {f0 - min(up, down):.4g} at step {h:.3g}")
     return problems
 
 
 # --------------------------------------------------------------------------------------------------
 # The properties
 # --------------------------------------------------------------------------------------------------
+
+
+def event(label: str) -> None:
+    """Count a case in hypothesis' statistics (--hypothesis-show-statistics); a no-op outside @given."""
+    if currently_in_test_context():
+        hypothesis_event(label)
 
 
 def check_design_properties(design: Design, methods=("ML", "REML"), compare=True) -> None:
@@ -409,31 +459,50 @@ def check_design_properties(design: Design, methods=("ML", "REML"), compare=True
                     )
         assert np.isfinite(fit.loglik) and np.all(np.isfinite(fit.theta))
         assert np.all(np.isfinite(fit.fixed["estimate"]))
-        assert fit.converged or fit.warnings
+        assert fit.converged or fit.warnings, "not converged, without a warning"
 
-        beta = fit.fixed["estimate"].to_numpy(float)
-        loglik, cosines, sigma_ratio, condition = dense_check(data, fit.theta, beta, reml)
-        assert fit.loglik == pytest.approx(loglik, rel=1e-9, abs=1e-8), f"{method}: loglik is not the likelihood"
-        tolerance = max(1e-8, 1e4 * np.finfo(float).eps * condition)
-        assert np.abs(cosines).max() <= tolerance, f"{method}: GLS normal equations: cosines {cosines}"
-        assert sigma_ratio == pytest.approx(1.0, rel=1e-8), f"{method}: sigma^2 score equation: {sigma_ratio}"
-        problems = score_violations(data, fit.theta, reml)
-        assert not problems, f"{method}: score equations in Lambda: {problems}"
-
+        failures = []
+        # With at most 2 observations a patient and a random slope the likelihood can be unbounded (a
+        # patient's variance going to 0): there, non-convergence with a warning is the right answer. So it
+        # is where the patients barely outnumber the patient-level terms (the intercept variance then
+        # rests on one or two degrees of freedom, and the likelihood can rise towards an infinite one).
+        patient_level = (data.frame.groupby("patient_id")[list(data.terms)].nunique() <= 1).all().sum()
+        well_posed = (design.max_obs >= 3 or not data.random_slope) and data.n_patients >= patient_level + 3
+        if not fit.converged:
+            event("not converged" + ("" if well_posed else " (at most 2 observations a patient)"))
+            if well_posed:
+                failures.append(f"not converged: {fit.warnings[0]}")
+        if fit.converged or well_posed:
+            beta = fit.fixed["estimate"].to_numpy(float)
+            loglik, cosines, sigma_ratio, condition = dense_check(data, fit.theta, beta, reml)
+            if abs(fit.loglik - loglik) > 1e-7 + 1e-10 * abs(loglik):
+                failures.append(f"loglik {fit.loglik!r} is not the dense likelihood {loglik!r} at the estimates")
+            tolerance = max(1e-8, 1e4 * np.finfo(float).eps * condition)
+            if np.abs(cosines).max() > tolerance:
+                failures.append(f"GLS normal equations X'V^-1(y - X beta) = 0 fail: cosines {cosines}")
+            if sigma_ratio != pytest.approx(1.0, rel=1e-8):
+                failures.append(f"sigma^2 score equation r'V^-1 r = N' fails: ratio {sigma_ratio!r}")
+            failures += [f"score equation in Lambda: {problem}" for problem in score_violations(data, fit.theta, reml)]
         if compare:
             reference = statsmodels_loglik(data, reml)
-            if reference is not None:
-                assert fit.loglik >= reference - LOGLIK_TOLERANCE, (
-                    f"{method}: loglik {fit.loglik!r} below statsmodels' {reference!r} by {reference - fit.loglik:.3g}"
+            event("statsmodels: " + ("no finite llf" if reference is None else "compared"))
+            if reference is not None and fit.loglik < reference - LOGLIK_TOLERANCE:
+                failures.append(
+                    f"loglik {fit.loglik!r} below statsmodels' {reference!r} by {reference - fit.loglik:.4g}"
                 )
+        assert not failures, f"{method} fit (loglik {fit.loglik!r}, theta {fit.theta.tolist()}): {failures}"
 
 
 @QUICK
-@example(LARGE_NEAR_ZERO)
-@example(LARGE_ZERO_SLOPE)
 @given(designs())
 def test_engine_fits_or_fails_cleanly_and_beats_statsmodels(design):
-    # REML on small designs only in the quick run (statsmodels needs seconds at 2,000 patients).
+    # REML on small and medium designs only in the quick run (statsmodels needs seconds at 2,000 patients).
+    methods = ("ML", "REML") if design.n_patients <= 300 else ("ML",)
+    check_design_properties(design, methods)
+
+
+@pytest.mark.parametrize("design", list(RECORDED.values()), ids=list(RECORDED))
+def test_engine_properties_on_recorded_designs(design):
     methods = ("ML", "REML") if design.n_patients <= 300 else ("ML",)
     check_design_properties(design, methods)
 

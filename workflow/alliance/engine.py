@@ -144,6 +144,10 @@ class SufficientStatistics:
     XtX: np.ndarray  # (p, p) summed
     Xty: np.ndarray  # (p,)
     yty: float
+    # y enters as its residual from ordinary least squares, y - X beta_ols (the mixed model's beta is then
+    # beta_ols + the GLS coefficients of that residual): an exact reparametrisation that keeps y'V^-1y and
+    # its companions small, so that r^2 is not the difference of two large numbers (an outcome far from 0).
+    beta_offset: np.ndarray | None = None
 
     @property
     def q(self) -> int:
@@ -188,6 +192,8 @@ def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
         else np.ones((len(frame), 1))
     )
     q, p = Z.shape[1], X.shape[1]
+    beta_offset = np.linalg.lstsq(X, y, rcond=None)[0] if len(y) else np.zeros(p)
+    y = y - X @ beta_offset
     # Rows sorted by patient make each patient's sum one reduceat segment (linear, no Python loop).
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -209,6 +215,7 @@ def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
         XtX=X.T @ X,
         Xty=X.T @ y,
         yty=float(y @ y),
+        beta_offset=beta_offset,
     )
 
 
@@ -405,7 +412,10 @@ def ldl_deviance(ss: SufficientStatistics, x: np.ndarray, reml: bool) -> tuple[f
     linearly, where in Lambda it is symmetric in l22 (a zero gradient at l22 = 0 whatever the curvature,
     so a bound there can hide a saddle). d1 = l11^2 and d2 = l22^2: the same space as lme4's bounds.
     """
-    deviance, ev, sigma2 = _profiled(ss, ldl_to_factor(x, ss.q), reml)
+    try:
+        deviance, ev, sigma2 = _profiled(ss, ldl_to_factor(x, ss.q), reml)
+    except np.linalg.LinAlgError:  # X'V^-1X numerically singular at this point: not a candidate
+        return np.inf, np.full(len(x), np.nan)
     S = _covariance_gradient(ev, sigma2, reml)
     if ss.q == 1:
         return deviance, np.array([S[0, 0]])
@@ -465,13 +475,14 @@ class Estimate:
     warnings: tuple[str, ...]
 
 
-def gradient_hessian(gradient, x: np.ndarray, free: np.ndarray | None = None) -> np.ndarray:
-    """Hessian as central differences of an analytic gradient (symmetrised), on the ``free`` coordinates."""
+def gradient_hessian(gradient, x: np.ndarray, typical: np.ndarray) -> np.ndarray:
+    """Hessian as central differences of an analytic gradient (symmetrised); steps relative to each entry,
+    or to its ``typical`` size where the entry is near 0."""
     x = np.asarray(x, float)
-    index = np.flatnonzero(np.ones(len(x), bool) if free is None else free)
+    index = np.arange(len(x))
     H = np.zeros((len(index), len(index)))
     for column, k in enumerate(index):
-        h = 1e-5 * max(abs(x[k]), 1e-3)
+        h = 1e-5 * max(abs(x[k]), 1e-3 * typical[k])
         up, down = x.copy(), x.copy()
         up[k] += h
         down[k] -= h
@@ -479,12 +490,62 @@ def gradient_hessian(gradient, x: np.ndarray, free: np.ndarray | None = None) ->
     return (H + H.T) / 2
 
 
+def rms_time(ss: SufficientStatistics) -> float:
+    """The root mean square of time over observations: the time axis' scale (months, days, ...)."""
+    if ss.q == 1:
+        return 1.0
+    return float(np.sqrt(ss.ZtZ[:, 1, 1].sum() / max(ss.n_obs, 1.0))) or 1.0
+
+
+def ldl_scale(ss: SufficientStatistics) -> np.ndarray:
+    """Typical sizes of (d1, m, d2): relative variances of an intercept and of a slope per time unit."""
+    if ss.q == 1:
+        return np.array([1.0])
+    t = rms_time(ss)
+    return np.array([1.0, 1.0 / t, t**-2])
+
+
+def _moment_start(ss: SufficientStatistics) -> np.ndarray | None:
+    """(d1, m, d2) from the spread of per-patient least-squares lines (of y's residual from the fixed
+    effects' OLS fit), relative to the pooled residual variance around them; None if too few patients
+    have two or more distinct times."""
+    if ss.q == 1:
+        return None
+    a, b, c = ss.zz[0][0], ss.zz[0][1], ss.zz[1][1]
+    det = a * c - b * b
+    fitted = det > 1e-9 * np.maximum(a * c, 1e-300)
+    if fitted.sum() < 3:
+        return None
+    y0, y1 = ss.zy[0][fitted], ss.zy[1][fitted]
+    intercepts = (c[fitted] * y0 - b[fitted] * y1) / det[fitted]
+    slopes = (a[fitted] * y1 - b[fitted] * y0) / det[fitted]
+    # y'y minus what the patients' own lines (or means) explain, over the residual degrees of freedom.
+    explained = float((intercepts * y0 + slopes * y1).sum())
+    others = ~fitted & (a > 0)
+    explained += float((ss.zy[0][others] ** 2 / a[others]).sum())
+    dof = ss.n_obs - 2 * fitted.sum() - others.sum()
+    if dof <= 0 or ss.yty - explained <= 0:
+        return None
+    s2 = (ss.yty - explained) / dof
+    G = np.cov(np.vstack([intercepts, slopes])) / s2
+    if not np.isfinite(G).all() or G[0, 0] <= 0:
+        return None
+    return np.array([G[0, 0], G[0, 1] / G[0, 0], max(G[1, 1] - G[0, 1] ** 2 / G[0, 0], 0.0)])
+
+
 def _starts(ss: SufficientStatistics) -> list[np.ndarray]:
-    """In (d1, m, d2): one scaled to the time axis (slope SD ~ sigma / RMS time), and lme4's (Lambda = I)."""
+    """Starting points in (d1, m, d2): from the per-patient lines' spread (when it can be computed), one
+    scaled to the time axis (slope SD ~ sigma / RMS time), lme4's (Lambda = I), and the moment start
+    on the face d2 = 0 (a perfect correlation, where a search from inside can end on another face)."""
     if ss.q == 1:
         return [np.array([1.0])]
-    rms_time = float(np.sqrt(ss.ZtZ[:, 1, 1].sum() / max(ss.n_obs, 1.0))) or 1.0
-    return [np.array([1.0, 0.0, rms_time**-2]), np.array([1.0, 0.0, 1.0])]
+    starts = [ldl_scale(ss) * np.array([1.0, 0.0, 1.0]), np.array([1.0, 0.0, 1.0])]
+    moment = _moment_start(ss)
+    if moment is not None:
+        typical = ldl_scale(ss)
+        starts = [np.array([moment[0], moment[1], max(moment[2], 1e-2 * typical[2])]), *starts]
+        starts.append(np.array([moment[0], moment[1], 0.0]))
+    return starts
 
 
 def _held_at_bound(x: np.ndarray, gradient: np.ndarray, q: int) -> np.ndarray:
@@ -502,6 +563,7 @@ class _Search:
     gradient: np.ndarray
     decrement: float = np.inf
     iterations: int = 0
+    fixed: np.ndarray | None = None  # entries held where they are (a search on one face of the space)
 
 
 def _project(lam: np.ndarray, q: int) -> np.ndarray:
@@ -512,14 +574,22 @@ def _project(lam: np.ndarray, q: int) -> np.ndarray:
 
 
 def _forward_hessian(ss: SufficientStatistics, reml: bool, at: _Search, free: np.ndarray) -> np.ndarray:
-    """Forward differences of the analytic gradient: accurate enough for Newton steps, at half the cost."""
+    """Differences of the analytic gradient: forward ones far from the optimum (half the cost), central
+    ones near it (where the forward ones' error would slow the last steps of a flat likelihood)."""
     index = np.flatnonzero(free)
     H = np.zeros((len(index), len(index)))
+    typical = ldl_scale(ss)
+    central = at.decrement < 1e-2
     for column, k in enumerate(index):
-        h = 1e-6 * max(abs(at.lam[k]), 1e-2)
+        h = (1e-5 if central else 1e-6) * max(abs(at.lam[k]), 1e-3 * typical[k])
         x = at.lam.copy()
         x[k] += h
-        H[:, column] = (ldl_deviance(ss, x, reml)[1][index] - at.gradient[index]) / h
+        up = ldl_deviance(ss, x, reml)[1][index]
+        if central and at.lam[k] - h >= 0:
+            x[k] -= 2 * h
+            H[:, column] = (up - ldl_deviance(ss, x, reml)[1][index]) / (2 * h)
+        else:
+            H[:, column] = (up - at.gradient[index]) / h
     return (H + H.T) / 2
 
 
@@ -529,24 +599,27 @@ def _search_direction(H: np.ndarray, g: np.ndarray, at_bound: np.ndarray) -> tup
     we still are; inf where not convex). Where the gradient has no component along a direction of
     negative curvature (a saddle, e.g. Lambda's l22 = 0, where the deviance is symmetric), a step along
     it is added, of the length at which the quadratic model has fallen by one deviance unit."""
-    values, vectors = np.linalg.eigh(H)
-    floor = 1e-10 * max(float(np.abs(values).max()), 1e-12)
-    along = vectors.T @ g
-    step = -(vectors @ (along / np.maximum(np.abs(values), floor)))
+    # Jacobi scaling: the entries differ by orders of magnitude (d2 is per squared month or day), and the
+    # eigenvalue floor must not favour one of them.
+    scale = 1.0 / np.sqrt(np.maximum(np.abs(np.diag(H)), 1e-300))
+    values, vectors = np.linalg.eigh(H * np.outer(scale, scale))
+    floor = 1e-12 * max(float(np.abs(values).max()), 1e-300)
+    along = vectors.T @ (scale * g)
+    step = -scale * (vectors @ (along / np.maximum(np.abs(values), floor)))
     if values[0] > floor:
         return step, float(-0.5 * g @ step)
     for k in np.flatnonzero(values < -floor):
-        # Near a saddle the gradient's own step along a direction of negative curvature is tiny (it is
-        # 0 at l22 = 0): take the step at which the quadratic model falls by one deviance unit instead.
+        # Near a saddle the gradient's own step along a direction of negative curvature is tiny: take the
+        # step at which the quadratic model falls by one deviance unit instead.
         if along[k] ** 2 / (2.0 * -values[k]) < 1.0:
-            direction = vectors[:, k]
-            if np.any(np.abs(direction[at_bound]) > 1e-12):
+            direction = scale * vectors[:, k]
+            if np.any(np.abs(direction[at_bound]) > 0):
                 # It moves an entry held at 0: into the feasible side (either sign lowers the model).
                 if np.any(direction[at_bound] < 0):
                     direction = -direction
             elif along[k] > 0:
                 direction = -direction
-            step = step + vectors[:, k] * (along[k] / -values[k]) + direction * np.sqrt(2.0 / -values[k])
+            step = step + scale * vectors[:, k] * (along[k] / -values[k]) + direction * np.sqrt(2.0 / -values[k])
     return step, np.inf
 
 
@@ -563,9 +636,20 @@ def _newton_iteration(ss: SufficientStatistics, reml: bool, at: _Search) -> bool
     """One projected Newton step with a backtracking line search; False when no step lowers the deviance."""
     q = ss.q
     free = ~_held_at_bound(at.lam, at.gradient, q)
+    if at.fixed is not None:
+        free &= ~at.fixed
     while free.any():
         index = np.flatnonzero(free)
         H = _forward_hessian(ss, reml, at, free)
+        if not np.isfinite(H).all():
+            return False
+        # A direction in which the deviance is flat (m when d1 = 0: it then enters nowhere) takes no step.
+        flat = (np.abs(np.diag(H)) <= 1e-12 * max(float(np.abs(np.diag(H)).max()), 1e-300)) & (
+            np.abs(at.gradient[free]) <= 1e-12 * max(float(np.abs(at.gradient).max()), 1.0)
+        )
+        if flat.any():
+            free[index[flat]] = False
+            continue
         at_bound = np.array([k in DIAGONAL[q] and at.lam[k] <= 0 for k in index], bool)
         step, at.decrement = _search_direction(H, at.gradient[free], at_bound)
         feasible = _feasible_length(at.lam, index, step, q)
@@ -593,14 +677,41 @@ def _newton_iteration(ss: SufficientStatistics, reml: bool, at: _Search) -> bool
     return False
 
 
-def _minimise(ss: SufficientStatistics, reml: bool, start: np.ndarray, max_iterations: int = 200) -> _Search:
-    """Projected modified Newton on the profiled deviance in (d1, m, d2), d1, d2 >= 0 (lme4's bounds)."""
+def _minimise(
+    ss: SufficientStatistics,
+    reml: bool,
+    start: np.ndarray,
+    max_iterations: int = 200,
+    fixed: np.ndarray | None = None,
+) -> _Search:
+    """Projected modified Newton on the profiled deviance in (d1, m, d2), d1, d2 >= 0 (lme4's bounds).
+
+    With ``fixed``, those entries stay at their start (the search runs on that face of the space) until
+    it converges there; then they are released and the search goes on from the face's optimum."""
     lam = _project(np.asarray(start, float), ss.q)
     value, gradient = ldl_deviance(ss, lam, reml)
-    search = _Search(lam, value, gradient)
-    while search.iterations < max_iterations and _newton_iteration(ss, reml, search):
+    search = _Search(lam, value, gradient, fixed=fixed)
+    while search.iterations < max_iterations:
+        if not _newton_iteration(ss, reml, search):
+            if search.fixed is None:
+                break
+            search.fixed = None
+            search.decrement = np.inf
+            continue
         search.iterations += 1
     return search
+
+
+def _face_searches(ss: SufficientStatistics, reml: bool) -> list[_Search]:
+    """Searches that start on each face of the boundary (d2 = 0: a perfect correlation; d1 = 0: no
+    intercept variance) and stay there until converged: the optimum can sit on one face while a search
+    from inside ends on the other (both are local optima of the bounded problem)."""
+    moment = _moment_start(ss)
+    typical = ldl_scale(ss)
+    d1, m = (moment[0], moment[1]) if moment is not None else (typical[0], 0.0)
+    on_d2 = _minimise(ss, reml, np.array([d1, m, 0.0]), fixed=np.array([False, False, True]))
+    on_d1 = _minimise(ss, reml, np.array([0.0, 0.0, typical[2]]), fixed=np.array([True, True, False]))
+    return [on_d2, on_d1]
 
 
 class ExactEngine:
@@ -613,12 +724,21 @@ class ExactEngine:
         q = ss.q
         best: _Search | None = None
         for start in _starts(ss):
-            search = _minimise(ss, reml, start)
+            # Trial points far out (a likelihood unbounded in these data) may overflow: they are rejected
+            # by the line search, and a fit that does not converge says so in its warnings.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                search = _minimise(ss, reml, start)
             if best is None or search.value < best.value - 1e-9:
                 best = search
-            # A second start only where the first ends on the boundary, where a search can stop short.
+            # Further starts only where the first ends on the boundary, where a search can stop on one face
+            # of the parameter space while the optimum is on another.
             if not any(best.lam[k] <= 1e-8 for k in DIAGONAL[q]):
                 break
+        if q == 2 and best is not None and any(best.lam[k] <= 1e-8 for k in DIAGONAL[q]):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for search in _face_searches(ss, reml):
+                    if search.value < best.value - 1e-9:
+                        best = search
         assert best is not None
         lam = ldl_to_factor(best.lam, q)
         converged = bool(np.isfinite(best.value) and best.decrement < 1e-6)
@@ -678,7 +798,9 @@ def natural_jacobian(lam: np.ndarray, sigma: float, q: int) -> np.ndarray:
 
 def varpar_covariance(ss: SufficientStatistics, varpar: np.ndarray, reml: bool) -> tuple[np.ndarray, list[str]]:
     """lmerTest's asymptotic covariance of (Lambda, sigma): 2 H^-1 of the deviance, beta profiled."""
-    H = gradient_hessian(lambda v: deviance_vp(ss, v, reml)[1], varpar)
+    t = rms_time(ss)
+    typical = np.array([1.0, 1.0 / t, 1.0 / t, varpar[-1]]) if ss.q == 2 else np.array([1.0, varpar[-1]])
+    H = gradient_hessian(lambda v: deviance_vp(ss, v, reml)[1], varpar, typical)
     notes: list[str] = []
     try:
         covariance = 2.0 * np.linalg.inv(H)
@@ -775,7 +897,8 @@ def infer(
     notes = list(estimate.warnings) + notes
     if on_boundary:
         notes.append("the random-effects covariance is on the boundary (singular)")
-    fixed = fixed_table(data.terms, ev.beta, C, df)
+    beta = ev.beta if ss.beta_offset is None else ss.beta_offset + ev.beta
+    fixed = fixed_table(data.terms, beta, C, df)
     variance = variance_table(theta, theta_cov, q)
     notes += nan_notes(fixed, variance, on_boundary)
     deviance, _ = profiled_deviance(ss, lam, reml)
@@ -840,5 +963,10 @@ def fit_growth(
     ss = sufficient_statistics(data)
     if ss.n_obs <= ss.p:
         raise FitFailed(f"too few observations ({int(ss.n_obs)}) for {ss.p} fixed effects")
-    estimate = engine_named(engine).estimate(data, ss, reml, optimizers)
-    return infer(data, ss, estimate, reml, engine, method)
+    try:
+        estimate = engine_named(engine).estimate(data, ss, reml, optimizers)
+        if not np.isfinite(profiled_deviance(ss, estimate.factor, reml)[0]):
+            raise FitFailed("no finite likelihood was found")
+        return infer(data, ss, estimate, reml, engine, method)
+    except np.linalg.LinAlgError as error:
+        raise FitFailed(f"numerical failure (the model is not estimable in these data): {error}") from error

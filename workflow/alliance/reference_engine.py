@@ -101,7 +101,8 @@ def profiled_loglik(ss: SufficientStatistics, theta: np.ndarray, reml: bool, wit
 def beta_covariance(ss: SufficientStatistics, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mg = _marginal(ss, theta)
     cov = np.linalg.inv(mg.XtViX)
-    return cov @ mg.XtViy, cov
+    offset = 0.0 if ss.beta_offset is None else ss.beta_offset
+    return offset + cov @ mg.XtViy, cov
 
 
 def numerical_hessian(function, x: np.ndarray, relative_step: float = 1e-4) -> np.ndarray:
