@@ -281,8 +281,7 @@ class Evaluation:
 
     L: np.ndarray  # (q, q) relative factor
     logdet: float  # sum log|M_i| = log|V*|
-    A: np.ndarray  # X'V*^-1 X
-    A_inv: np.ndarray
+    A_inv: np.ndarray  # (X'V*^-1 X)^-1
     logdet_A: float
     beta: np.ndarray
     r2: float  # penalised residual sum of squares at beta
@@ -312,45 +311,56 @@ def _weights(ss: SufficientStatistics, L: np.ndarray) -> tuple[list[list[np.ndar
     return [[b11, b12], [b12, b22]], np.log(det)
 
 
-def _apply(matrix: list[list[np.ndarray]], rows: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-    """Per-patient q x q matrix (entries (m,)) times per-patient q-row arrays ((m,) or (m, p))."""
-    expand = (slice(None),) + (None,) * (rows[0].ndim - 1)
-    return [sum(matrix[i][j][expand] * rows[j] for j in range(len(rows))) for i in range(len(rows))]
+def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """A^-1, log|A| and A^-1 b for the positive definite X'V*^-1X (LinAlgError if it is not)."""
+    chol = np.linalg.cholesky(A)
+    A_inv = np.linalg.inv(A)
+    return A_inv, 2.0 * float(np.log(np.diag(chol)).sum()), A_inv @ b
 
 
 def evaluate(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
-    q = ss.q
-    L = relative_factor(lam, q)
+    if ss.q == 2:
+        return _evaluate_slope(ss, lam)
+    L = relative_factor(lam, 1)
     B, logdet_M = _weights(ss, L)
-    BZX = _apply(B, ss.zx)
-    BZy = _apply(B, ss.zy)
-    A = ss.XtX - sum(ss.zx[r].T @ BZX[r] for r in range(q))
-    b = ss.Xty - sum(ss.zx[r].T @ BZy[r] for r in range(q))
-    c = ss.yty - float(sum(ss.zy[r] @ BZy[r] for r in range(q)))
-    chol = np.linalg.cholesky(A)
-    A_inv = np.linalg.inv(A)
-    beta = A_inv @ b
-    r2 = c - float(b @ beta)
+    (w,) = B[0]
+    (zx,), (zy,), n = ss.zx, ss.zy, ss.zz[0][0]
+    BZX, BZy = w[:, None] * zx, w * zy
+    A_inv, logdet_A, beta = _solve(ss.XtX - zx.T @ BZX, ss.Xty - zx.T @ BZy)
+    r2 = ss.yty - float(zy @ BZy) - float((ss.Xty - zx.T @ BZy) @ beta)
+    P = zx - n[:, None] * BZX
+    u = (zy - n * BZy - P @ beta)[:, None]
+    W = np.array([[float(n.sum() - (n * n * w).sum())]])
+    return Evaluation(L, float(logdet_M.sum()), A_inv, logdet_A, beta, r2, W, (P,), u)
+
+
+def _evaluate_slope(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
+    """evaluate() for a random intercept and slope, written out entrywise (the hot loop of every fit)."""
+    L = relative_factor(lam, 2)
+    B, logdet_M = _weights(ss, L)
+    b11, b12, b22 = B[0][0], B[0][1], B[1][1]
+    a, b, c = ss.zz[0][0], ss.zz[0][1], ss.zz[1][1]
+    zx0, zx1 = ss.zx
+    zy0, zy1 = ss.zy
+    BZX0 = b11[:, None] * zx0 + b12[:, None] * zx1
+    BZX1 = b12[:, None] * zx0 + b22[:, None] * zx1
+    BZy0 = b11 * zy0 + b12 * zy1
+    BZy1 = b12 * zy0 + b22 * zy1
+    Xty = ss.Xty - zx0.T @ BZy0 - zx1.T @ BZy1
+    A_inv, logdet_A, beta = _solve(ss.XtX - zx0.T @ BZX0 - zx1.T @ BZX1, Xty)
+    r2 = ss.yty - float(zy0 @ BZy0 + zy1 @ BZy1) - float(Xty @ beta)
     # Z'V*^-1 (.) = Z'(.) - Z'Z B Z'(.)
-    ZZBZX = _apply(ss.zz, tuple(BZX))
-    ZZBZy = _apply(ss.zz, tuple(BZy))
-    P = tuple(ss.zx[r] - ZZBZX[r] for r in range(q))
-    u = np.column_stack([ss.zy[r] - ZZBZy[r] - P[r] @ beta for r in range(q)])
-    BZZ = [_apply(B, tuple(ss.zz[r][j] for r in range(q))) for j in range(q)]  # column j of B Z'Z
-    ZZBZZ = [_apply(ss.zz, tuple(BZZ[j])) for j in range(q)]  # column j of Z'Z B Z'Z
-    W = np.array([[ss.zz_sum[i, j] - float(ZZBZZ[j][i].sum()) for j in range(q)] for i in range(q)])
-    return Evaluation(
-        L=L,
-        logdet=float(logdet_M.sum()),
-        A=A,
-        A_inv=A_inv,
-        logdet_A=2.0 * float(np.log(np.diag(chol)).sum()),
-        beta=beta,
-        r2=r2,
-        W=W,
-        P=P,
-        u=u,
-    )
+    P0 = zx0 - (a[:, None] * BZX0 + b[:, None] * BZX1)
+    P1 = zx1 - (b[:, None] * BZX0 + c[:, None] * BZX1)
+    u = np.column_stack([zy0 - (a * BZy0 + b * BZy1) - P0 @ beta, zy1 - (b * BZy0 + c * BZy1) - P1 @ beta])
+    # W = sum Z'Z - Z'Z B Z'Z, with N = B Z'Z
+    n11, n12 = b11 * a + b12 * b, b11 * b + b12 * c
+    n21, n22 = b12 * a + b22 * b, b12 * b + b22 * c
+    w11 = ss.zz_sum[0, 0] - float((a * n11 + b * n21).sum())
+    w12 = ss.zz_sum[0, 1] - float((a * n12 + b * n22).sum())
+    w22 = ss.zz_sum[1, 1] - float((b * n12 + c * n22).sum())
+    W = np.array([[w11, w12], [w12, w22]])
+    return Evaluation(L, float(logdet_M.sum()), A_inv, logdet_A, beta, r2, W, (P0, P1), u)
 
 
 def residual_df(ss: SufficientStatistics, reml: bool) -> float:

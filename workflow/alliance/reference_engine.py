@@ -225,8 +225,10 @@ class StatsmodelsEngine:
         """statsmodels' estimate taken to the optimum of the exact likelihood (see the module's text)."""
         found = self.statsmodels_estimate(data, reml, optimizers)
         notes = list(found.warnings)
-        start = _polish(ss, found.theta, reml)
-        theta = _polish(ss, _refine(ss, data, start, reml), reml)
+        # Trial points outside the parameter space give NaN likelihoods, which the searches reject.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            start = _polish(ss, found.theta, reml)
+            theta = _polish(ss, _refine(ss, data, start, reml), reml)
         gain = profiled_loglik(ss, theta, reml) - profiled_loglik(ss, start, reml)
         if gain > 1e-6:
             notes.append(
