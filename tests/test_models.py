@@ -187,3 +187,31 @@ def test_failed_fit_is_reported_not_dropped(clean_tables):
     (row,) = tables["fits"].itertuples(index=False)
     assert row.model_id == "tasks_good_only" and not row.converged and "fit failed" in row.warnings
     assert tables["estimates"].empty
+
+
+def test_models_of_one_outcome_in_one_process_equal_separate_fits(clean_tables):
+    """run_models (one job per outcome) shares a reference fitted on the same patients; each record is
+    the one run_model gives alone, and the collection keeps catalogue order and refuses a missing model."""
+    from alliance.model_runs import in_catalogue_order, run_models
+
+    frame = simulated_growth(n_patients=40).frame
+    people = frame.groupby("patient_id")["group"].first().reset_index()
+    patients = people.rename(columns={"group": "poor_outcome"}).assign(
+        paranoid_pd=lambda p: (p.index % 3 == 0).astype(int), outcome_group="good"
+    )
+    wai_long = frame.rename(columns={"time": "time_months", "y": "tasks"})[["patient_id", "time_months", "tasks"]]
+    outcomes_long = clean_tables[2]
+    ids = ["tasks_poor_outcome", "tasks_growth", "tasks_paranoid_pd"]
+    seen = []
+    together = run_models(ids, CATALOGUE, patients, wai_long, outcomes_long, lambda i, n, r: seen.append((i, n)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    for record in together:
+        alone = run_model(CATALOGUE.model(record["model_id"]), CATALOGUE, patients, wai_long, outcomes_long)
+        assert record == alone
+    subset = type(CATALOGUE)(CATALOGUE.settings, tuple(CATALOGUE.model(i) for i in ids))
+    ordered = in_catalogue_order([together[1:], together[:1]], subset)
+    assert [r["model_id"] for r in ordered] == ids
+    with pytest.raises(ValueError, match="missing \\['tasks_growth'\\]"):
+        in_catalogue_order([[together[0]], [together[2]]], subset)
+    with pytest.raises(ValueError, match="fitted by two jobs"):
+        in_catalogue_order([together, together[:1]], subset)
