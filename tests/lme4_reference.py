@@ -268,5 +268,66 @@ def silent_nan_problems(fit) -> list[str]:
     return problems
 
 
+# Every comparison of one of our fits with lmerTest's, by name: one parametrised test each case runs.
+AGREEMENT_CHECKS = {
+    "fixed_effects": fixed_effect_problems,
+    "fixed_effect_se_and_t": fixed_se_problems,
+    "satterthwaite_df_and_p": df_problems,
+    "variance_components": variance_problems,
+    "variance_component_se": variance_se_problems,
+    "likelihood_and_criteria": likelihood_problems,
+    "no_nan_without_a_warning": lambda fit, reference: silent_nan_problems(fit),
+}
+
+
+def agreement_problems(check: str, fit, reference: Mapping[str, Any], boundary: bool = False) -> list[str]:
+    """The problems one check finds; ``boundary``: the case is singular in lme4 (a zero variance's SE)."""
+    if check == "variance_component_se":
+        return variance_se_problems(fit, reference, boundary=boundary)
+    return AGREEMENT_CHECKS[check](fit, reference)
+
+
 def report(problems: list[str]) -> None:
     assert not problems, "\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fitting every case of a test module in both implementations
+# --------------------------------------------------------------------------------------------------
+
+
+def fit_or_error(data, method: str, engine: str = "exact"):
+    """Our fit, or the exception it raised (reported by the tests of that case, not at collection)."""
+    from alliance.engine import fit_growth
+
+    try:
+        return fit_growth(data, method=method, engine=engine)
+    except Exception as error:  # noqa: BLE001 - reported by the tests of this case
+        return error
+
+
+def fit_cases(cases: Mapping[str, tuple[Any, str]], statsmodels_ids: Sequence[str]) -> dict[str, tuple]:
+    """case id -> (data, our exact fit or its exception, R's result, the statsmodels engine's fit or None),
+    for ``cases``: case id -> (GrowthData, "ML" or "REML"). R runs in two batches meanwhile."""
+    assert r_available(), "R with lmerTest, jsonlite, numDeriv and nlme is needed (.ci/run installs it)"
+    r_cases = {case_id: RCase(d.frame, d.terms, d.random_slope, m == "REML") for case_id, (d, m) in cases.items()}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        references = submit_in_batches(pool, r_cases)
+        ours = {case_id: fit_or_error(d, m) for case_id, (d, m) in cases.items()}
+        statsmodels = {case_id: fit_or_error(*cases[case_id], engine="statsmodels") for case_id in statsmodels_ids}
+        return {
+            case_id: (d, ours[case_id], references[case_id].result(), statsmodels.get(case_id))
+            for case_id, (d, _) in cases.items()
+        }
+
+
+def case_result(fits: Mapping[str, tuple], case_id: str):
+    """(data, our fit, R's result) of one case; the test fails if either implementation failed."""
+    import pytest
+
+    data, ours, reference, _ = fits[case_id]
+    if isinstance(ours, Exception):
+        pytest.fail(f"our engine raised {type(ours).__name__}: {ours}")
+    if "error" in reference:
+        pytest.fail(f"R failed: {reference['error']}")
+    return data, ours, reference

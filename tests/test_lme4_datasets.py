@@ -31,29 +31,22 @@ Our fit must be flagged singular, with a warning that mentions the boundary, whe
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from alliance.engine import GrowthData, fit_growth
+from alliance.engine import GrowthData
 from lme4_reference import (
+    AGREEMENT_CHECKS,
     COMPONENTS,
-    RCase,
+    agreement_problems,
+    case_result,
     close,
-    df_problems,
     export_r_datasets,
-    fixed_effect_problems,
-    fixed_se_problems,
-    likelihood_problems,
+    fit_cases,
     mismatch,
-    r_available,
     report,
-    silent_nan_problems,
-    submit_in_batches,
-    variance_problems,
-    variance_se_problems,
 )
 
 INTERIOR = [
@@ -105,38 +98,16 @@ def models(datasets: dict[str, pd.DataFrame]) -> dict[str, tuple[GrowthData, str
     return {case_id: (data[case_id.rsplit("-", 1)[0]], case_id.rsplit("-", 1)[1]) for case_id in CASE_IDS}
 
 
-def fit_or_error(data: GrowthData, method: str, engine: str = "exact"):
-    try:
-        return fit_growth(data, method=method, engine=engine)
-    except Exception as error:  # noqa: BLE001 - reported by the tests of this case
-        return error
-
-
 @pytest.fixture(scope="module")
 def fits() -> dict[str, Any]:
     """case id -> (data, our exact fit or its exception, R's result, statsmodels' fit or None)."""
-    assert r_available(), "R with lmerTest, jsonlite, numDeriv and nlme is needed (.ci/run installs it)"
     with tempfile.TemporaryDirectory(prefix="lme4_datasets_") as directory:
         datasets = export_r_datasets(Path(directory))
-    cases = models(datasets)
-    r_cases = {case_id: RCase(d.frame, d.terms, d.random_slope, m == "REML") for case_id, (d, m) in cases.items()}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        references = submit_in_batches(pool, r_cases)
-        ours = {case_id: fit_or_error(d, m) for case_id, (d, m) in cases.items()}
-        statsmodels = {case_id: fit_or_error(*cases[case_id], engine="statsmodels") for case_id in STATSMODELS_IDS}
-        return {
-            case_id: (d, ours[case_id], references[case_id].result(), statsmodels.get(case_id))
-            for case_id, (d, _) in cases.items()
-        }
+    return fit_cases(models(datasets), STATSMODELS_IDS)
 
 
 def case(fits: dict[str, Any], case_id: str):
-    data, ours, reference, _ = fits[case_id]
-    if isinstance(ours, Exception):
-        pytest.fail(f"our engine raised {type(ours).__name__}: {ours}")
-    if "error" in reference:
-        pytest.fail(f"R failed: {reference['error']}")
-    return data, ours, reference
+    return case_result(fits, case_id)
 
 
 def test_the_datasets_are_rs(fits):
@@ -181,46 +152,11 @@ def test_spruce_has_a_tiny_slope_variance(fits):
     assert 0 < reference["var_slope"] < 1e-6
 
 
+@pytest.mark.parametrize("check", AGREEMENT_CHECKS)
 @pytest.mark.parametrize("case_id", CASE_IDS)
-def test_fixed_effects(fits, case_id):
+def test_agrees_with_lmertest(fits, case_id, check):
     _, ours, reference = case(fits, case_id)
-    report(fixed_effect_problems(ours, reference))
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_fixed_effect_standard_errors_and_t(fits, case_id):
-    _, ours, reference = case(fits, case_id)
-    report(fixed_se_problems(ours, reference))
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_satterthwaite_df_and_p_values(fits, case_id):
-    _, ours, reference = case(fits, case_id)
-    report(df_problems(ours, reference))
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_variance_components(fits, case_id):
-    _, ours, reference = case(fits, case_id)
-    report(variance_problems(ours, reference))
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_variance_component_standard_errors(fits, case_id):
-    _, ours, reference = case(fits, case_id)
-    report(variance_se_problems(ours, reference, boundary=case_id in SINGULAR))
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_likelihood_and_information_criteria(fits, case_id):
-    _, ours, reference = case(fits, case_id)
-    report(likelihood_problems(ours, reference))
-
-
-@pytest.mark.parametrize("case_id", CASE_IDS)
-def test_no_nan_without_a_warning(fits, case_id):
-    _, ours, _ = case(fits, case_id)
-    report(silent_nan_problems(ours))
+    report(agreement_problems(check, ours, reference, boundary=case_id in SINGULAR))
 
 
 @pytest.mark.parametrize("case_id", STATSMODELS_IDS)
