@@ -284,13 +284,22 @@ class Evaluation:
 
     L: np.ndarray  # (q, q) relative factor
     logdet: float  # sum log|M_i| = log|V*|
-    A_inv: np.ndarray  # (X'V*^-1 X)^-1
-    logdet_A: float
+    A: np.ndarray  # X'V*^-1 X
+    chol: np.ndarray  # its Cholesky factor
     beta: np.ndarray
     r2: float  # penalised residual sum of squares at beta
     W: np.ndarray  # (q, q) sum of Z'V*^-1 Z
     P: tuple[np.ndarray, ...]  # q arrays (m, p): Z'V*^-1 X per patient
     u: np.ndarray  # (m, q) Z'V*^-1 r per patient
+
+    @cached_property
+    def A_inv(self) -> np.ndarray:
+        """(X'V*^-1X)^-1: for REML's gradient and for inference, not for an ML search."""
+        return np.linalg.inv(self.A)
+
+    @cached_property
+    def logdet_A(self) -> float:
+        return 2.0 * float(np.log(np.diag(self.chol)).sum())
 
 
 def _weights(ss: SufficientStatistics, L: np.ndarray) -> tuple[list[list[np.ndarray]], np.ndarray]:
@@ -314,11 +323,9 @@ def _weights(ss: SufficientStatistics, L: np.ndarray) -> tuple[list[list[np.ndar
     return [[b11, b12], [b12, b22]], np.log(det)
 
 
-def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """A^-1, log|A| and A^-1 b for the positive definite X'V*^-1X (LinAlgError if it is not)."""
-    chol = np.linalg.cholesky(A)
-    A_inv = np.linalg.inv(A)
-    return A_inv, 2.0 * float(np.log(np.diag(chol)).sum()), A_inv @ b
+def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Cholesky factor of the positive definite X'V*^-1X (LinAlgError if it is not), and A^-1 b."""
+    return np.linalg.cholesky(A), np.linalg.solve(A, b)
 
 
 def evaluate(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
@@ -329,12 +336,13 @@ def evaluate(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
     (w,) = B[0]
     (zx,), (zy,), n = ss.zx, ss.zy, ss.zz[0][0]
     BZX, BZy = w[:, None] * zx, w * zy
-    A_inv, logdet_A, beta = _solve(ss.XtX - zx.T @ BZX, ss.Xty - zx.T @ BZy)
+    A = ss.XtX - zx.T @ BZX
+    chol, beta = _solve(A, ss.Xty - zx.T @ BZy)
     r2 = ss.yty - float(zy @ BZy) - float((ss.Xty - zx.T @ BZy) @ beta)
     P = zx - n[:, None] * BZX
     u = (zy - n * BZy - P @ beta)[:, None]
     W = np.array([[float(n.sum() - (n * n * w).sum())]])
-    return Evaluation(L, float(logdet_M.sum()), A_inv, logdet_A, beta, r2, W, (P,), u)
+    return Evaluation(L, float(logdet_M.sum()), A, chol, beta, r2, W, (P,), u)
 
 
 def _evaluate_slope(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
@@ -350,7 +358,8 @@ def _evaluate_slope(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
     BZy0 = b11 * zy0 + b12 * zy1
     BZy1 = b12 * zy0 + b22 * zy1
     Xty = ss.Xty - zx0.T @ BZy0 - zx1.T @ BZy1
-    A_inv, logdet_A, beta = _solve(ss.XtX - zx0.T @ BZX0 - zx1.T @ BZX1, Xty)
+    A = ss.XtX - zx0.T @ BZX0 - zx1.T @ BZX1
+    chol, beta = _solve(A, Xty)
     r2 = ss.yty - float(zy0 @ BZy0 + zy1 @ BZy1) - float(Xty @ beta)
     # Z'V*^-1 (.) = Z'(.) - Z'Z B Z'(.)
     P0 = zx0 - (a[:, None] * BZX0 + b[:, None] * BZX1)
@@ -363,7 +372,7 @@ def _evaluate_slope(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
     w12 = ss.zz_sum[0, 1] - float((a * n12 + b * n22).sum())
     w22 = ss.zz_sum[1, 1] - float((b * n12 + c * n22).sum())
     W = np.array([[w11, w12], [w12, w22]])
-    return Evaluation(L, float(logdet_M.sum()), A_inv, logdet_A, beta, r2, W, (P0, P1), u)
+    return Evaluation(L, float(logdet_M.sum()), A, chol, beta, r2, W, (P0, P1), u)
 
 
 def residual_df(ss: SufficientStatistics, reml: bool) -> float:
