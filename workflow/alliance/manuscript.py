@@ -22,7 +22,7 @@ import json
 import math
 import re
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from alliance import descriptives, robustness
 from alliance.models import Catalogue, ModelSpec, variant_model_id
+from alliance.pdf_engines import PDF_ENGINES, find_pdf_engine
 from alliance.tables import format_fixed, format_integer
 
 # Files of a cohort's results directory the context reads (paths relative to results/<cohort>/).
@@ -924,7 +925,6 @@ def templates_literals(template_dir: Path) -> dict[str, list[str]]:
 # same manuscript.md always gives the same bytes (2020-10-12, the paper's online date).
 SOURCE_DATE_EPOCH = "1602460800"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-PDF_ENGINES = ("tectonic", "xelatex", "lualatex", "pdflatex", "typst", "weasyprint", "wkhtmltopdf")
 FONT = "Times New Roman"
 
 
@@ -1000,14 +1000,6 @@ def reference_docx(path: Path, workdir: Path) -> Path:
     document.save(buffer)
     Path(path).write_bytes(normalise_zip(buffer.getvalue()))
     return Path(path)
-
-
-def find_pdf_engine(which: Callable[[str], str | None] | None = None) -> str | None:
-    """The first PDF engine pandoc can use that is installed, or None (then no PDF is made)."""
-    import shutil
-
-    look = which or shutil.which
-    return next((engine for engine in PDF_ENGINES if look(engine)), None)
 
 
 def convert(markdown: Path, outputs: Mapping[str, Path], resource_path: Sequence[Path], title: str) -> list[Path]:

@@ -159,7 +159,7 @@ MANUSCRIPT_TABLES = (
 
 
 def manuscript_outputs():
-    from alliance.manuscript import find_pdf_engine
+    from alliance.pdf_engines import find_pdf_engine
 
     formats = ("md", "html", "docx") + (("pdf",) if find_pdf_engine() else ())
     return [
