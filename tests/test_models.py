@@ -215,3 +215,30 @@ def test_models_of_one_outcome_in_one_process_equal_separate_fits(clean_tables):
         in_catalogue_order([[together[0]], [together[2]]], subset)
     with pytest.raises(ValueError, match="fitted by two jobs"):
         in_catalogue_order([together, together[:1]], subset)
+
+
+def test_clean_tables_are_read_back_exactly_as_written(tmp_path):
+    """A patient named 'NA' (or 'None', 'null') keeps its id in every clean table read back; only an empty
+    cell is missing (issue 12: pandas' default NA strings used to blank these ids in wai_long)."""
+    from alliance.pipeline import read_clean, write_csv
+
+    ids = ["NA", "None", "null", "p4"]
+    patients = pd.DataFrame(
+        {"patient_id": ids, "poor_outcome": [1, 0, "", 1], "outcome_group": ["poor", "good", "", "poor"]}
+    )
+    patients["wsas_outcome"] = ""
+    patients["bsi_outcome"] = "NA"  # not a vocabulary value, but text must stay text
+    wai_long = pd.DataFrame({"patient_id": ids, "time_months": [0.0, 3.0, 6.0, ""], "tasks": [5.0, "", 4.0, 3.0]})
+    outcomes_long = pd.DataFrame(
+        {"patient_id": ids, "time_months": [0.0] * 4, "wave": [0] * 4, "measure": ["gaf"] * 4, "value": [60] * 4}
+    )
+    paths = {}
+    for name, frame in (("patients", patients), ("wai_long", wai_long), ("outcomes_long", outcomes_long)):
+        paths[name] = tmp_path / f"{name}.csv"
+        write_csv(frame, paths[name])
+    back_patients, back_wai, back_outcomes = read_clean(paths)
+    for frame in (back_patients, back_wai, back_outcomes):
+        assert list(frame["patient_id"]) == ids
+    assert list(back_patients["bsi_outcome"]) == ["NA"] * 4
+    assert back_wai["tasks"].isna().tolist() == [False, True, False, False]
+    assert back_wai["time_months"].isna().tolist() == [False, False, False, True]

@@ -99,9 +99,17 @@ def write_clean(clean: CleanCohort, status: dict, paths: Mapping[str, str | Path
     write_csv(pd.DataFrame(status["accounting"]), paths["row_accounting"])
 
 
+def read_clean_table(path: str | Path, text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A clean table as write_csv wrote it: only an empty cell is missing (a patient named 'NA' keeps
+    its id; pandas' default NA strings would make it missing); patient_id and ``text`` stay text."""
+    dtype = {column: str for column in ("patient_id", *text)}
+    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
+
+
 def read_clean_patients(path: str | Path) -> pd.DataFrame:
-    """clean/patients.csv as written by write_clean: empty cells are missing, groups stay text."""
-    patients = pd.read_csv(path, dtype={"patient_id": str}, keep_default_na=False, na_values=[""])
+    """clean/patients.csv as written by write_clean: empty cells are missing, groups stay text (also
+    a group column that is empty for everyone, e.g. without WSAS exports)."""
+    patients = read_clean_table(path, text=("outcome_group", "wsas_outcome", "bsi_outcome"))
     for column in ("outcome_group", "wsas_outcome", "bsi_outcome"):
         patients[column] = patients[column].fillna("")
     return patients
@@ -110,8 +118,8 @@ def read_clean_patients(path: str | Path) -> pd.DataFrame:
 def read_clean(paths: Mapping[str, str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """patients, wai_long and outcomes_long as written by write_clean (empty cells are missing)."""
     patients = read_clean_patients(paths["patients"])
-    wai_long = pd.read_csv(paths["wai_long"], dtype={"patient_id": str})
-    outcomes_long = pd.read_csv(paths["outcomes_long"], dtype={"patient_id": str})
+    wai_long = read_clean_table(paths["wai_long"])
+    outcomes_long = read_clean_table(paths["outcomes_long"])
     return patients, wai_long, outcomes_long
 
 
