@@ -199,3 +199,17 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(project
     assert dry.returncode == 0, dry.stderr
     planned = {match.group(1) for match in re.finditer(r"^(\w+)\s+\d+$", dry.stdout, re.MULTILINE)} - {"total"}
     assert planned == {"manuscript_text", "manuscript_documents", "all"}, dry.stdout
+
+    # Code is an input: editing a package module re-runs the steps whose code imports it, and only those.
+    def planned_after_editing(module: str) -> set[str]:
+        path = project / "workflow" / "alliance" / module
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        dry = run_snakemake(project, "--dry-run", "--quiet", "rules")
+        assert dry.returncode == 0, dry.stderr
+        return {match.group(1) for match in re.finditer(r"^(\w+)\s+\d+$", dry.stdout, re.MULTILINE)} - {"total"}
+
+    formatting = planned_after_editing("tables.py")
+    assert {"model_tables", "descriptive_tables", "robustness_tables", "manuscript_text"} <= formatting, formatting
+    assert not formatting & {"validate_exports", "clean_cohort", "fit_models", "collect_models"}, formatting
+    scoring = planned_after_editing("scoring.py")
+    assert {"clean_cohort", "fit_models", "collect_models", "figures", "missing_data"} <= scoring, scoring

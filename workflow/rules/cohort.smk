@@ -13,6 +13,7 @@ rule simulate_cohort:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/simulate_cohort.py"),
         simulate=lambda wildcards: COHORTS[wildcards.cohort]["simulate"],
     script:
         "../scripts/simulate_cohort.py"
@@ -31,6 +32,7 @@ rule validate_exports:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/validate_exports.py"),
         exports_dir=exports_dir,
         cohort=cohort_options,
     script:
@@ -52,6 +54,7 @@ rule clean_cohort:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/clean_cohort.py"),
         analysis=config["analysis"],
     script:
         "../scripts/clean_cohort.py"

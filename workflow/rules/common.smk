@@ -1,11 +1,23 @@
 # Config validation and the helpers the rules share.
 from pathlib import Path
 
+from alliance.code_version import code_version as _code_version
 from alliance.models import CatalogueError, load_catalogue
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+RULES_DIR = Path(workflow.basedir) / "workflow" / "rules"
+PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "alliance"
+
+
+def code_version(script):
+    """The version of a rule's code (its script and the package modules it imports): a rule passes it as
+    a parameter, so that Snakemake re-runs the rule when that code changes (alliance.code_version).
+    """
+    return _code_version(RULES_DIR / script, PACKAGE_DIR)
+
 
 COHORTS = config["cohorts"]
 EXPORT_NAMES = (

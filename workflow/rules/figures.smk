@@ -31,6 +31,7 @@ rule figures:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/figures.py"),
         min_cell=min_cell,
     script:
         "../scripts/figures.py"

@@ -13,6 +13,7 @@ rule manuscript_descriptives:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/manuscript_descriptives.py"),
         min_cell=min_cell,
     script:
         "../scripts/manuscript_descriptives.py"
@@ -46,6 +47,7 @@ rule manuscript_text:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/manuscript_text.py"),
         analysis=config["analysis"],
         min_cell=min_cell,
     script:
@@ -71,6 +73,8 @@ rule manuscript_documents:
         "logs/{cohort}/manuscript_documents.log",
     conda:
         "../envs/alliance.yaml"
+    params:
+        code=code_version("../scripts/manuscript_documents.py"),
     script:
         "../scripts/manuscript_documents.py"
 
@@ -88,5 +92,7 @@ rule manuscript_pdf:
         "logs/{cohort}/manuscript_pdf.log",
     conda:
         "../envs/alliance.yaml"
+    params:
+        code=code_version("../scripts/manuscript_documents.py"),
     script:
         "../scripts/manuscript_documents.py"

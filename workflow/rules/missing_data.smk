@@ -34,6 +34,7 @@ rule missing_data:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/missing_data.py"),
         min_cell=min_cell,
     script:
         "../scripts/missing_data.py"
@@ -66,6 +67,7 @@ rule missing_data_figures:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/missing_data_figures.py"),
         min_cell=min_cell,
         waves=config["analysis"]["schedule"]["wai_months"],
     script:

@@ -19,6 +19,7 @@ rule fit_models:
         "../envs/alliance.yaml"
     threads: 1
     params:
+        code=code_version("../scripts/fit_models.py"),
         model_ids=lambda wildcards: MODEL_GROUPS[wildcards.outcome],
     script:
         "../scripts/fit_models.py"
@@ -40,5 +41,7 @@ rule collect_models:
         "logs/{cohort}/collect_models.log",
     conda:
         "../envs/alliance.yaml"
+    params:
+        code=code_version("../scripts/collect_models.py"),
     script:
         "../scripts/collect_models.py"

@@ -34,6 +34,7 @@ rule model_tables:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/model_tables.py"),
         min_cell=min_cell,
     script:
         "../scripts/model_tables.py"
@@ -78,6 +79,7 @@ rule descriptive_tables:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/descriptive_tables.py"),
         min_cell=min_cell,
     script:
         "../scripts/descriptive_tables.py"
@@ -123,6 +125,7 @@ rule robustness_tables:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/robustness_tables.py"),
         min_cell=min_cell,
     script:
         "../scripts/robustness_tables.py"

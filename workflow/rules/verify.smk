@@ -17,6 +17,7 @@ rule verify_manifest:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/verify_manifest.py"),
         exports=verify_exports,
         exports_dir=exports_dir,
         cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
@@ -34,6 +35,8 @@ rule verify_rebuild:
     conda:
         "../envs/alliance.yaml"
     threads: 4  # at most --cores; the scratch build runs its jobs on them
+    params:
+        code=code_version("../scripts/verify_rebuild.py"),
     script:
         "../scripts/verify_rebuild.py"
 
@@ -59,6 +62,7 @@ rule verify_report:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/verify_report.py"),
         cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
         exports=verify_exports,
         delimiter=lambda wildcards: cohort_options(wildcards)["delimiter"],
@@ -92,6 +96,7 @@ rule package:
     conda:
         "../envs/alliance.yaml"
     params:
+        code=code_version("../scripts/package.py"),
         real_exports=[
             cohort["exports"] for cohort in COHORTS.values() if "exports" in cohort
         ],

@@ -1,0 +1,86 @@
+"""Code is an input: the version of the code a workflow step runs, to re-run the step when it changes.
+
+A step's code is its Snakemake script and every module of this package that the script imports,
+directly or through other modules (and the package's ``__init__``, which Python runs on any import).
+Its version is a SHA-256 over those files' contents, so a rule that passes it as a parameter is out of
+date (Snakemake's params trigger) exactly when code it runs has changed: editing the table formatting
+re-runs the tables and the text, not the models; editing the scoring re-runs everything after cleaning.
+Only the standard library is used: the Snakefile computes these at every load.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+PACKAGE = "alliance"
+
+
+def _module_files(name: str, package_dir: Path) -> list[Path]:
+    """Files that importing the dotted ``name`` runs: each package's __init__ on the way, then the module."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return []
+    files = [package_dir / "__init__.py"]
+    for depth in range(1, len(parts) + 1):
+        folder = package_dir.joinpath(*parts[1:depth])
+        if depth < len(parts) and (folder / parts[depth]).is_dir():
+            files.append(folder / parts[depth] / "__init__.py")
+    module = package_dir.joinpath(*parts[1:])
+    files += [module.with_suffix(".py"), module / "__init__.py"]
+    return [path for path in files if path.is_file()]
+
+
+def _imported_names(path: Path, package_dir: Path) -> set[str]:
+    """Dotted names of package modules ``path`` imports (``from alliance import x`` may name module x)."""
+    names: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    here = (
+        [PACKAGE, *path.resolve().relative_to(package_dir.resolve()).parent.parts] if _inside(path, package_dir) else []
+    )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import inside the package
+                base = here[: len(here) - node.level + 1] if here else []
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.split(".")[0] == PACKAGE}
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def code_files(script: str | Path, package_dir: str | Path) -> list[Path]:
+    """The script and every package file it imports, directly or indirectly, sorted."""
+    package_dir = Path(package_dir)
+    seen: set[Path] = set()
+    todo = [Path(script)]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _imported_names(path, package_dir):
+            todo += [file for file in _module_files(name, package_dir) if file not in seen]
+    return sorted(seen)
+
+
+def code_version(script: str | Path, package_dir: str | Path) -> str:
+    """SHA-256 (first 16 hex digits) of the script's and its package modules' names and contents."""
+    package_dir = Path(package_dir)
+    digest = hashlib.sha256()
+    for path in code_files(script, package_dir):
+        name = path.name if not _inside(path, package_dir) else str(path.resolve().relative_to(package_dir.resolve()))
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
