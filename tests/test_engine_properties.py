@@ -218,6 +218,11 @@ RECORDED = {
     "loglik precision": Design(
         31, 31, 1, 1, "grid", 33.0, 0, 1, "patient", 0.05, True, False, False, 0.8, 0.0, 0.0, 0.5, 500.0
     ),
+    # ML (an earlier engine): two local optima on the face l22 = 0 (7 patients, 8 fixed effects); the
+    # search ended on the edge l11 = 0, 0.0117 below statsmodels' log-likelihood (found by the slow run).
+    "two optima on the boundary face": Design(
+        82702468, 7, 4, 5, "grid", 1.0, 1, 2, "patient", 0.5, False, True, True, 0.8, 0.0, -0.5, 0.5, 5.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

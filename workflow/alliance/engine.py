@@ -35,6 +35,7 @@ boundary).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -586,6 +587,23 @@ class _Search:
     decrement: float = np.inf
     iterations: int = 0
     fixed: np.ndarray | None = None  # entries held where they are (a search on one face of the space)
+    in_factor: bool = False  # searching in Lambda's entries rather than (d1, m, d2)
+
+
+def _objective(ss: SufficientStatistics, x: np.ndarray, reml: bool, in_factor: bool) -> tuple[float, np.ndarray]:
+    if not in_factor:
+        return ldl_deviance(ss, x, reml)
+    try:
+        return profiled_deviance(ss, x, reml)
+    except np.linalg.LinAlgError:
+        return np.inf, np.full(len(x), np.nan)
+
+
+def _typical(ss: SufficientStatistics, in_factor: bool) -> np.ndarray:
+    if not in_factor or ss.q == 1:
+        return ldl_scale(ss)
+    t = rms_time(ss)
+    return np.array([1.0, 1.0 / t, 1.0 / t])
 
 
 def _project(lam: np.ndarray, q: int) -> np.ndarray:
@@ -600,16 +618,16 @@ def _forward_hessian(ss: SufficientStatistics, reml: bool, at: _Search, free: np
     ones near it (where the forward ones' error would slow the last steps of a flat likelihood)."""
     index = np.flatnonzero(free)
     H = np.zeros((len(index), len(index)))
-    typical = ldl_scale(ss)
+    typical = _typical(ss, at.in_factor)
     central = at.decrement < 1e-2
     for column, k in enumerate(index):
         h = (1e-5 if central else 1e-6) * max(abs(at.lam[k]), 1e-3 * typical[k])
         x = at.lam.copy()
         x[k] += h
-        up = ldl_deviance(ss, x, reml)[1][index]
+        up = _objective(ss, x, reml, at.in_factor)[1][index]
         if central and at.lam[k] - h >= 0:
             x[k] -= 2 * h
-            H[:, column] = (up - ldl_deviance(ss, x, reml)[1][index]) / (2 * h)
+            H[:, column] = (up - _objective(ss, x, reml, at.in_factor)[1][index]) / (2 * h)
         else:
             H[:, column] = (up - at.gradient[index]) / h
     return (H + H.T) / 2
@@ -691,7 +709,7 @@ def _newton_iteration(ss: SufficientStatistics, reml: bool, at: _Search) -> bool
         candidate = at.lam.copy()
         candidate[free] += shrink * step
         candidate = _project(candidate, q)
-        value, gradient = ldl_deviance(ss, candidate, reml)
+        value, gradient = _objective(ss, candidate, reml, at.in_factor)
         if value < at.value + 1e-4 * min(float(at.gradient @ (candidate - at.lam)), 0.0) or (
             value < at.value and shrink < 1e-6
         ):
@@ -706,14 +724,17 @@ def _minimise(
     start: np.ndarray,
     max_iterations: int = 200,
     fixed: np.ndarray | None = None,
+    in_factor: bool = False,
 ) -> _Search:
     """Projected modified Newton on the profiled deviance in (d1, m, d2), d1, d2 >= 0 (lme4's bounds).
 
     With ``fixed``, those entries stay at their start (the search runs on that face of the space) until
-    it converges there; then they are released and the search goes on from the face's optimum."""
+    it converges there; then they are released and the search goes on from the face's optimum.
+    ``in_factor``: the search runs in Lambda's entries (for the face l22 = 0 only, where (d1, m) is
+    degenerate at d1 = 0 and Lambda's (l11, l21) is not)."""
     lam = _project(np.asarray(start, float), ss.q)
-    value, gradient = ldl_deviance(ss, lam, reml)
-    search = _Search(lam, value, gradient, fixed=fixed)
+    value, gradient = _objective(ss, lam, reml, in_factor)
+    search = _Search(lam, value, gradient, fixed=fixed, in_factor=in_factor)
     while search.iterations < max_iterations:
         if not _newton_iteration(ss, reml, search):
             if search.fixed is None:
@@ -727,14 +748,28 @@ def _minimise(
 
 def _face_searches(ss: SufficientStatistics, reml: bool) -> list[_Search]:
     """Searches that start on each face of the boundary (d2 = 0: a perfect correlation; d1 = 0: no
-    intercept variance) and stay there until converged: the optimum can sit on one face while a search
-    from inside ends on the other (both are local optima of the bounded problem)."""
+    intercept variance), converge there, then go on freely: the optimum can sit on one face while a
+    search from inside ends on the other (both are local optima of the bounded problem). On the face
+    d2 = 0 the search runs in Lambda's (l11, l21), where G = (l11, l21)'(l11, l21) is smooth, and the
+    sign of the correlation separates two basins: both are tried."""
     moment = _moment_start(ss)
     typical = ldl_scale(ss)
-    d1, m = (moment[0], moment[1]) if moment is not None else (typical[0], 0.0)
-    on_d2 = _minimise(ss, reml, np.array([d1, m, 0.0]), fixed=np.array([False, False, True]))
+    l11, l21 = 1.0, float(np.sqrt(typical[2]))
+    if moment is not None and moment[0] > 0:
+        l11, l21 = float(np.sqrt(moment[0])), float(moment[1] * np.sqrt(moment[0]))
+    held = np.array([False, False, True])
+    best_face: _Search | None = None
+    # The face itself can hold more than one local optimum (an edge l11 = 0 attracts searches that start
+    # with a large intercept variance): a small grid of intercept and slope scales, both signs.
+    for scale, slope_scale, sign in itertools.product((1.0, 0.3, 0.1), (1.0, 0.3), (1.0, -1.0)):
+        start = np.array([scale * l11, sign * slope_scale * abs(l21), 0.0])
+        face = _minimise(ss, reml, start, max_iterations=50, fixed=held, in_factor=True)
+        if best_face is None or face.value < best_face.value - 1e-9:
+            best_face = face
+    assert best_face is not None
+    searches = [_minimise(ss, reml, factor_to_ldl(best_face.lam, 2))]
     on_d1 = _minimise(ss, reml, np.array([0.0, 0.0, typical[2]]), fixed=np.array([True, True, False]))
-    return [on_d2, on_d1]
+    return [*searches, on_d1]
 
 
 class ExactEngine:
