@@ -223,6 +223,12 @@ RECORDED = {
     "two optima on the boundary face": Design(
         82702468, 7, 4, 5, "grid", 1.0, 1, 2, "patient", 0.5, False, True, True, 0.8, 0.0, -0.5, 0.5, 5.0
     ),
+    # ML (an earlier engine): 2 observations a patient with a random slope, as many observations as random
+    # effects: 1.1e-6 below statsmodels' on a likelihood rising towards a zero residual variance; now refused
+    # as lme4 refuses it (found by the slow run).
+    "observations no more than random effects": Design(
+        0, 20, 2, 2, "continuous", 33.0, 0, 0, "patient", 0.5, False, True, True, 0.0, 1.0, 0.9, 0.01, 5.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

@@ -1035,6 +1035,14 @@ def fit_growth(
     ss = sufficient_statistics(data)
     if ss.n_obs <= ss.p:
         raise FitFailed(f"too few observations ({int(ss.n_obs)}) for {ss.p} fixed effects")
+    n_random = ss.q * len(ss.n)
+    if ss.n_obs <= n_random:
+        # lme4's check.nobs.vs.nRE: the likelihood then rises towards a zero residual variance.
+        raise FitFailed(
+            f"too few observations for the random effects: {int(ss.n_obs)} observations <= {n_random} random "
+            f"effects ({len(ss.n)} patients x {ss.q}); the random-effect variances and the residual variance "
+            "are not identifiable (lme4 refuses such a model too)"
+        )
     try:
         estimate = engine_named(engine).estimate(data, ss, reml, optimizers)
         if not np.isfinite(profiled_deviance(ss, estimate.factor, reml)[0]):
