@@ -237,11 +237,6 @@ FACTOR_ENTRIES = {1: ((0, 0),), 2: ((0, 0), (1, 0), (1, 1))}
 DIAGONAL = {1: (0,), 2: (0, 2)}
 
 
-def factor_size(q: int) -> int:
-    """Free entries of the lower-triangular relative factor: 3 for q = 2, 1 for q = 1."""
-    return q * (q + 1) // 2
-
-
 def relative_factor(lam: np.ndarray, q: int) -> np.ndarray:
     """(l11, l21, l22) -> [[l11, 0], [l21, l22]]; (l11,) -> [[l11]] (lme4's theta order)."""
     if q == 2:
