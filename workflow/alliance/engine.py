@@ -148,6 +148,13 @@ class SufficientStatistics:
     XtX: np.ndarray  # (p, p) summed
     Xty: np.ndarray  # (p,)
     yty: float
+    # Each patient's data split into within and between parts (centred times t - mean_i t): V*^-1 leaves
+    # the within part alone, so X'V*^-1X = within + sum_i H_i'N_i^-1 H_i, with N_i = I + D_i^1/2 G~_i D_i^1/2
+    # and no subtraction: I - Z B Z' loses up to half of the digits when Lambda is large (see docs/models.md).
+    within: np.ndarray  # (p+1, p+1): the [X, y] residual cross-products after each patient's line
+    between: np.ndarray  # (m, q, p+1): (sqrt(n) mean, S_vt / sqrt(S_tt)) of each column of [X, y]
+    time_mean: np.ndarray  # (m,)
+    time_ss: np.ndarray  # (m,) sum (t - mean t)^2; 0 where a patient's times are equal
     # y enters as its residual from ordinary least squares, y - X beta_ols (the mixed model's beta is then
     # beta_ols + the GLS coefficients of that residual): an exact reparametrisation that keeps y'V^-1y and
     # its companions small, so that r^2 is not the difference of two large numbers (an outcome far from 0).
@@ -184,41 +191,77 @@ class SufficientStatistics:
         return tuple(np.ascontiguousarray(self.Zty[:, r]) for r in range(self.q))
 
 
-def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
-    frame = data.frame
-    codes, _ = pd.factorize(frame["patient_id"], sort=False)
-    m = int(codes.max()) + 1 if len(codes) else 0
-    X = frame[list(data.terms)].to_numpy(float)
-    y = frame["y"].to_numpy(float)
-    Z = (
-        np.column_stack([np.ones(len(frame)), frame["time"].to_numpy(float)])
-        if data.random_slope
-        else np.ones((len(frame), 1))
-    )
-    q, p = Z.shape[1], X.shape[1]
-    beta_offset = np.linalg.lstsq(X, y, rcond=None)[0] if len(y) else np.zeros(p)
-    y = y - X @ beta_offset
-    # Rows sorted by patient make each patient's sum one reduceat segment (linear, no Python loop).
+def _segments(codes: np.ndarray):
+    """Per-patient sums as one reduceat over rows sorted by patient (linear, no Python loop)."""
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if len(codes) else np.array([], int)
 
     def per_patient(values: np.ndarray) -> np.ndarray:
         if not len(codes):
-            return np.zeros((0, values.shape[1]))
+            return np.zeros((0,) + values.shape[1:])
         return np.add.reduceat(values[order], starts, axis=0)
 
+    return per_patient
+
+
+def _within_between(codes: np.ndarray, n: np.ndarray, time: np.ndarray | None, V: np.ndarray, per_patient):
+    """Split the columns V = [X, y] into each patient's mean (and line in centred time): the within
+    cross-products summed over patients, and the between coordinates (sqrt(n) v_bar, S_vt / sqrt(S_tt))."""
+    centred = V - (per_patient(V) / n[:, None])[codes]
+    root_n_means = np.sqrt(n)[:, None] * (per_patient(V) / n[:, None])
+    if time is None:
+        return centred.T @ centred, root_n_means[:, None, :], np.zeros(len(n)), np.zeros(len(n))
+    time_mean = per_patient(time[:, None])[:, 0] / n
+    ct = time - time_mean[codes]
+    # Times equal up to rounding (a mean 1 ulp off each) are equal: no line can be drawn through them.
+    scale = np.maximum.reduceat(np.abs(time)[np.argsort(codes, kind="stable")], _starts_of(codes)) if len(codes) else n
+    tiny = per_patient((ct * ct)[:, None])[:, 0] <= n * (1e-12 * scale) ** 2
+    ct[tiny[codes]] = 0.0
+    time_ss = per_patient((ct * ct)[:, None])[:, 0]
+    S_vt = per_patient(centred * ct[:, None])
+    has_line = time_ss > 0
+    slope = np.zeros_like(S_vt)
+    slope[has_line] = S_vt[has_line] / time_ss[has_line, None]
+    residual = centred - ct[:, None] * slope[codes]
+    root = np.zeros_like(S_vt)
+    root[has_line] = S_vt[has_line] / np.sqrt(time_ss[has_line, None])
+    return residual.T @ residual, np.stack([root_n_means, root], axis=1), time_mean, time_ss
+
+
+def _starts_of(codes: np.ndarray) -> np.ndarray:
+    sorted_codes = codes[np.argsort(codes, kind="stable")]
+    return np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+
+
+def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
+    frame = data.frame
+    codes, _ = pd.factorize(frame["patient_id"], sort=False)
+    m = int(codes.max()) + 1 if len(codes) else 0
+    X = frame[list(data.terms)].to_numpy(float)
+    y = frame["y"].to_numpy(float)
+    time = frame["time"].to_numpy(float) if data.random_slope else None
+    Z = np.column_stack([np.ones(len(frame)), time]) if time is not None else np.ones((len(frame), 1))
+    q, p = Z.shape[1], X.shape[1]
+    beta_offset = np.linalg.lstsq(X, y, rcond=None)[0] if len(y) else np.zeros(p)
+    y = y - X @ beta_offset
+    per_patient = _segments(codes)
+    n = np.bincount(codes, minlength=m).astype(float)
+    within, between, time_mean, time_ss = _within_between(codes, n, time, np.column_stack([X, y]), per_patient)
     ZtZ = per_patient((Z[:, :, None] * Z[:, None, :]).reshape(len(frame), q * q)).reshape(m, q, q)
     ZtX = per_patient((Z[:, :, None] * X[:, None, :]).reshape(len(frame), q * p)).reshape(m, q, p)
-    Zty = per_patient(Z * y[:, None])
     return SufficientStatistics(
-        n=np.bincount(codes, minlength=m).astype(float),
+        n=n,
         ZtZ=ZtZ,
         ZtX=ZtX,
-        Zty=Zty,
+        Zty=per_patient(Z * y[:, None]),
         XtX=X.T @ X,
         Xty=X.T @ y,
         yty=float(y @ y),
+        within=within,
+        between=between,
+        time_mean=time_mean,
+        time_ss=time_ss,
         beta_offset=beta_offset,
     )
 
@@ -298,25 +341,35 @@ class Evaluation:
         return 2.0 * float(np.log(np.diag(self.chol)).sum())
 
 
-def _weights(ss: SufficientStatistics, L: np.ndarray) -> tuple[list[list[np.ndarray]], np.ndarray]:
-    """B_i = Lambda (I + Lambda' Z_i'Z_i Lambda)^-1 Lambda' entrywise ((m,) arrays), and log|M_i|."""
-    zz = ss.zz
+def _between_inverse(ss: SufficientStatistics, L: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """N_i^-1 entries (p11, p12, p22; (m,) arrays) and log|N_i| = log|I + Lambda'Z_i'Z_i Lambda|.
+
+    N_i = I + D^1/2 G~ D^1/2 in the patient's centred time, D = diag(n, S_tt), G~ = Lambda~Lambda~' with
+    Lambda~ = [[1, t_bar], [0, 1]] Lambda; |N| = 1 + tr + n S_tt |Lambda|^2, written so that nothing cancels.
+    """
+    n = ss.n
     if ss.q == 1:
-        l1 = L[0, 0]
-        M = 1.0 + zz[0][0] * l1 * l1
-        return [[l1 * l1 / M]], np.log(M)
-    a, b, c = zz[0][0], zz[0][1], zz[1][1]
+        N = 1.0 + n * L[0, 0] ** 2
+        return (1.0 / N,), np.log(N)
     l1, l2, l3 = L[0, 0], L[1, 0], L[1, 1]
-    t11 = a * l1 * l1 + 2.0 * b * l1 * l2 + c * l2 * l2
-    t12 = l3 * (b * l1 + c * l2)
-    t22 = c * l3 * l3
-    det = (1.0 + t11) * (1.0 + t22) - t12 * t12
-    p11, p12, p22 = (1.0 + t22) / det, -t12 / det, (1.0 + t11) / det
-    mixed = l2 * p11 + l3 * p12
-    b11 = l1 * l1 * p11
-    b12 = l1 * mixed
-    b22 = l2 * mixed + l3 * (l2 * p12 + l3 * p22)
-    return [[b11, b12], [b12, b22]], np.log(det)
+    t_bar, S_tt = ss.time_mean, ss.time_ss
+    a0 = l1 + t_bar * l2
+    g11, g12, g22 = a0 * a0 + (t_bar * l3) ** 2, a0 * l2 + t_bar * l3 * l3, l2 * l2 + l3 * l3
+    s11, s12, s22 = n * g11, np.sqrt(n * S_tt) * g12, S_tt * g22
+    det = 1.0 + s11 + s22 + n * S_tt * (l1 * l3) ** 2
+    return ((1.0 + s22) / det, -s12 / det, (1.0 + s11) / det), np.log(det)
+
+
+def _apply(inverse: tuple[np.ndarray, ...], h: list[np.ndarray]) -> list[np.ndarray]:
+    """N^-1 h per patient, h given as its q rows ((m,) or (m, k) arrays)."""
+    if len(h) == 1:
+        return [_col(inverse[0], h[0]) * h[0]]
+    p11, p12, p22 = inverse
+    return [_col(p11, h[0]) * h[0] + _col(p12, h[0]) * h[1], _col(p12, h[0]) * h[0] + _col(p22, h[0]) * h[1]]
+
+
+def _col(weights: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return weights[:, None] if like.ndim == 2 else weights
 
 
 def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -324,51 +377,43 @@ def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.linalg.cholesky(A), np.linalg.solve(A, b)
 
 
+def _uncentred(ss: SufficientStatistics, rows: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Z'(.) from Z~'(.) in centred time (Z = Z~ R^-1, R^-1 = [[1, t_bar], [0, 1]])."""
+    if len(rows) == 1:
+        return (rows[0],)
+    return rows[0], _col(ss.time_mean, rows[0]) * rows[0] + rows[1]
+
+
 def evaluate(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
-    if ss.q == 2:
-        return _evaluate_slope(ss, lam)
-    L = relative_factor(lam, 1)
-    B, logdet_M = _weights(ss, L)
-    (w,) = B[0]
-    (zx,), (zy,), n = ss.zx, ss.zy, ss.zz[0][0]
-    BZX, BZy = w[:, None] * zx, w * zy
-    A = ss.XtX - zx.T @ BZX
-    chol, beta = _solve(A, ss.Xty - zx.T @ BZy)
-    r2 = ss.yty - float(zy @ BZy) - float((ss.Xty - zx.T @ BZy) @ beta)
-    P = zx - n[:, None] * BZX
-    u = (zy - n * BZy - P @ beta)[:, None]
-    W = np.array([[float(n.sum() - (n * n * w).sum())]])
-    return Evaluation(L, float(logdet_M.sum()), A, chol, beta, r2, W, (P,), u)
-
-
-def _evaluate_slope(ss: SufficientStatistics, lam: np.ndarray) -> Evaluation:
-    """evaluate() for a random intercept and slope, written out entrywise (the hot loop of every fit)."""
-    L = relative_factor(lam, 2)
-    B, logdet_M = _weights(ss, L)
-    b11, b12, b22 = B[0][0], B[0][1], B[1][1]
-    a, b, c = ss.zz[0][0], ss.zz[0][1], ss.zz[1][1]
-    zx0, zx1 = ss.zx
-    zy0, zy1 = ss.zy
-    BZX0 = b11[:, None] * zx0 + b12[:, None] * zx1
-    BZX1 = b12[:, None] * zx0 + b22[:, None] * zx1
-    BZy0 = b11 * zy0 + b12 * zy1
-    BZy1 = b12 * zy0 + b22 * zy1
-    Xty = ss.Xty - zx0.T @ BZy0 - zx1.T @ BZy1
-    A = ss.XtX - zx0.T @ BZX0 - zx1.T @ BZX1
+    """The likelihood's pieces at Lambda, patients vectorised (the hot loop of every fit)."""
+    q, p = ss.q, ss.p
+    L = relative_factor(lam, q)
+    inverse, log_det = _between_inverse(ss, L)
+    H = [ss.between[:, r, :p] for r in range(q)]
+    h = [ss.between[:, r, p] for r in range(q)]
+    K, k = _apply(inverse, H), _apply(inverse, h)
+    A = ss.within[:p, :p] + sum(H[r].T @ K[r] for r in range(q))
+    Xty = ss.within[:p, p] + sum(H[r].T @ k[r] for r in range(q))
     chol, beta = _solve(A, Xty)
-    r2 = ss.yty - float(zy0 @ BZy0 + zy1 @ BZy1) - float(Xty @ beta)
-    # Z'V*^-1 (.) = Z'(.) - Z'Z B Z'(.)
-    P0 = zx0 - (a[:, None] * BZX0 + b[:, None] * BZX1)
-    P1 = zx1 - (b[:, None] * BZX0 + c[:, None] * BZX1)
-    u = np.column_stack([zy0 - (a * BZy0 + b * BZy1) - P0 @ beta, zy1 - (b * BZy0 + c * BZy1) - P1 @ beta])
-    # W = sum Z'Z - Z'Z B Z'Z, with N = B Z'Z
-    n11, n12 = b11 * a + b12 * b, b11 * b + b12 * c
-    n21, n22 = b12 * a + b22 * b, b12 * b + b22 * c
-    w11 = ss.zz_sum[0, 0] - float((a * n11 + b * n21).sum())
-    w12 = ss.zz_sum[0, 1] - float((a * n12 + b * n22).sum())
-    w22 = ss.zz_sum[1, 1] - float((b * n12 + c * n22).sum())
-    W = np.array([[w11, w12], [w12, w22]])
-    return Evaluation(L, float(logdet_M.sum()), A, chol, beta, r2, W, (P0, P1), u)
+    r2 = float(ss.within[p, p] + sum(h[r] @ k[r] for r in range(q))) - float(Xty @ beta)
+    # Z~'V*^-1 X = D^1/2 N^-1 H (V*^-1 leaves the within part alone), then back to Z = Z~ R^-1.
+    root_d = [np.sqrt(ss.n)] + ([np.sqrt(ss.time_ss)] if q == 2 else [])
+    P = _uncentred(ss, [root_d[r][:, None] * K[r] for r in range(q)])
+    u = np.column_stack(_uncentred(ss, [root_d[r] * (k[r] - K[r] @ beta) for r in range(q)]))
+    return Evaluation(L, float(log_det.sum()), A, chol, beta, r2, _summed_precision(ss, inverse), P, u)
+
+
+def _summed_precision(ss: SufficientStatistics, inverse: tuple[np.ndarray, ...]) -> np.ndarray:
+    """W = sum_i Z_i'V*_i^-1 Z_i = sum R^-T D^1/2 N^-1 D^1/2 R^-1."""
+    if ss.q == 1:
+        return np.array([[float((ss.n * inverse[0]).sum())]])
+    p11, p12, p22 = inverse
+    t_bar = ss.time_mean
+    c11, c12, c22 = ss.n * p11, np.sqrt(ss.n * ss.time_ss) * p12, ss.time_ss * p22
+    w11 = float(c11.sum())
+    w12 = float((t_bar * c11 + c12).sum())
+    w22 = float((t_bar * t_bar * c11 + 2.0 * t_bar * c12 + c22).sum())
+    return np.array([[w11, w12], [w12, w22]])
 
 
 def residual_df(ss: SufficientStatistics, reml: bool) -> float:
