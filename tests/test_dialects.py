@@ -9,6 +9,7 @@ import pyreadstat
 import pytest
 from alliance.instruments import load_instruments
 from alliance.pipeline import validate_directory
+from alliance.validation import format_report
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,16 +44,24 @@ def test_decimal_comma_not_declared_is_reported(tmp_path):
     validated = validate_directory(directory, INSTRUMENTS, delimiter=";", decimal=".")
     (problem,) = validated.problems
     assert (problem.file, problem.line, problem.column, problem.value) == ("sipp_sf.csv", 2, "self_control", "23,5")
+    # The likely cause is named once, with the config key that fixes it.
+    (hint,) = validated.hints
+    assert "decimal commas" in hint and 'decimal: ","' in hint
+    assert format_report("c", validated, "stop").count("decimal commas") == 1
 
 
-def test_wrong_delimiter_is_a_missing_column_not_a_crash(tmp_path):
+def test_wrong_delimiter_is_named_once_per_file_with_the_config_key(tmp_path):
     directory = tmp_path / "exports"
     directory.mkdir()
     for name, lines in nordic(valid_exports()).items():
         (directory / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     validated = validate_directory(directory, INSTRUMENTS)  # the default ',' delimiter
-    assert validated.fatal
-    assert all(p.rule == "missing column" and p.line == 1 for p in validated.fatal)
+    files = {p.file for p in validated.fatal}
+    assert files == {f"{name}.csv" for name in nordic(valid_exports())}
+    # One problem per file (not one per missing column), naming the delimiter and the config key.
+    assert len(validated.fatal) == len(files)
+    assert all(p.rule == "wrong delimiter" and p.line == 1 for p in validated.fatal)
+    assert all('delimiter: ";"' in p.detail for p in validated.fatal)
 
 
 def test_byte_order_mark_and_crlf_are_accepted(tmp_path):

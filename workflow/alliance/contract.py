@@ -7,7 +7,7 @@ files exist, their key columns and the patient-level fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from alliance.instruments import Instruments
@@ -41,6 +41,7 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+    may_be_absent: bool = False  # an optional column (export-format.md): absent, it counts as empty
 
     def describe_range(self) -> str:
         if self.kind == "choice":
@@ -139,7 +140,12 @@ def file_specs(instruments: Instruments) -> dict[str, FileSpec]:
                 ColumnSpec(
                     instruments.gaf.score_column, "integer", True, instruments.gaf.scale_min, instruments.gaf.scale_max
                 ),
-                *_items(instruments.gaf.optional_columns, instruments.gaf.scale_min, instruments.gaf.scale_max),
+                *(
+                    replace(column, may_be_absent=True)
+                    for column in _items(
+                        instruments.gaf.optional_columns, instruments.gaf.scale_min, instruments.gaf.scale_max
+                    )
+                ),
             ),
             key=("patient_id", "date"),
         ),

@@ -6,18 +6,32 @@ characters the clinic's export contains, and no value is coerced or dropped befo
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
-from alliance.problems import Problem
+from alliance.problems import Problem, escaped
 
 LINE = "line"  # column holding each record's line number in its file (header = line 1)
+# Problems with one record (its line is set aside or reported); any other reading problem stops the file.
+RECORD_RULES = ("wrong number of fields", "unmatched quote", "unreadable record")
+
+
+class MalformedRecord(NamedTuple):
+    """A record that could not be split into the header's columns."""
+
+    line: int
+    fields: list[str]  # what the line splits into (the patient can often still be named)
+    raw: str  # the line as it stands in the file
+    reason: str
 
 
 @dataclass
@@ -29,8 +43,7 @@ class RawExport:
     table: pd.DataFrame  # all cells str ("" = empty), plus LINE (int)
     header: tuple[str, ...] = ()
     problems: list[Problem] = field(default_factory=list)
-    # Records that could not be split into the header's columns: (line, fields, raw record text).
-    malformed: list[tuple[int, list[str], str]] = field(default_factory=list)
+    malformed: list[MalformedRecord] = field(default_factory=list)
 
     @property
     def display_name(self) -> str:
@@ -63,88 +76,152 @@ def _line_of_byte(data: bytes, position: int) -> int:
     return data.count(b"\n", 0, position) + 1
 
 
-def read_csv_export(path: Path, name: str, delimiter: str = ",") -> RawExport:
+def likely_encoding(data: bytes) -> str | None:
+    """A guess at the encoding of bytes that are not UTF-8: the ones spreadsheets write on Windows."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    sample = data[:4096]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def decode_export(data: bytes, file_name: str, encoding: str) -> tuple[str | None, list[Problem]]:
+    """The text of an export, or None and a problem that names the likely encoding and the fix."""
+    declared = encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig")
+    try:
+        text = data.decode(encoding) if declared else data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        guess = None if declared else likely_encoding(data)
+        # The bytes that are not UTF-8 as \xNN (what a hex editor shows), then what follows them.
+        snippet = "".join(f"\\x{byte:02x}" for byte in data[error.start : error.end])
+        snippet += escaped(data[error.end : error.end + 3].decode("utf-8", "replace"))
+        if declared:
+            detail = f"the file is not valid {encoding} text (the cohort's 'encoding')"
+        else:
+            detail = (
+                f"the file is not UTF-8 text; it looks like {guess}: save it as UTF-8, or declare "
+                f"'encoding: {guess}' for this cohort in your config"
+            )
+        return None, [Problem(file_name, _line_of_byte(data, error.start), None, snippet, "not UTF-8", detail)]
+    if not declared and text.count("\x00") > len(text) // 4:
+        guess = likely_encoding(data)
+        detail = (
+            f"the file looks like {guess} text, not UTF-8: save it as UTF-8, or declare "
+            f"'encoding: {guess}' for this cohort in your config"
+        )
+        return None, [Problem(file_name, 1, None, "", "not UTF-8", detail)]
+    return text.removeprefix("\ufeff"), []
+
+
+def read_csv_export(path: Path, name: str, delimiter: str = ",", encoding: str = "utf-8") -> RawExport:
     """Read a CSV export with the csv module, keeping the line number of every record.
 
     pandas' fast reader would silently pad short rows and cannot say on which physical line a record
-    began; a clinic's export that is off by one field must be reported, not repaired.
+    began; a clinic's export that is off by one field must be reported, not repaired. The contract puts
+    one record on each line, so a record that runs past its line (an unmatched double quote) is reported
+    at that line and reading goes on at the next: every line is read, kept or set aside.
     """
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = _line_of_byte(data, error.start)
-        snippet = data[error.start : error.start + 4]
-        return RawExport(
-            name,
-            path,
-            pd.DataFrame(),
-            problems=[
-                Problem(
-                    path.name, line, None, repr(snippet), "not UTF-8", "the file is not UTF-8 text; save it as UTF-8"
-                )
-            ],
-        )
-    # Not strict: a stray quote then yields a value or a field count that validation reports for that
-    # record, instead of an error that would end reading the file.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    problems: list[Problem] = []
-    malformed: list[tuple[int, list[str], str]] = []
-    try:
-        header = next(reader)
-    except StopIteration:
+    text, problems = decode_export(path.read_bytes(), path.name, encoding)
+    if text is None:
+        return RawExport(name, path, pd.DataFrame(), problems=problems)
+    lines = list(io.StringIO(text, newline=""))
+    if not lines or not lines[0].strip():
         return RawExport(
             name,
             path,
             pd.DataFrame(),
             problems=[Problem(path.name, 1, None, "", "empty file", "the file has no header row")],
         )
-    except csv.Error as error:
-        return RawExport(
-            name, path, pd.DataFrame(), problems=[Problem(path.name, 1, None, "", "unreadable CSV", str(error))]
-        )
-    header = [h.strip() for h in header]
-    width = len(header)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    last_line = reader.line_num
-    while True:
-        start = last_line + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            problems.append(Problem(path.name, start, None, "", "unreadable CSV", str(error)))
-            break
-        last_line = reader.line_num
-        if all(cell.strip() == "" for cell in record):
-            continue  # a blank line (or a spreadsheet's row of empty cells) is not a record
-        if len(record) != width:
-            malformed.append((start, [cell.strip() for cell in record], delimiter.join(record)))
-            problems.append(
-                Problem(
-                    path.name,
-                    start,
-                    None,
-                    delimiter.join(record)[:80],
-                    "wrong number of fields",
-                    f"expected {width} fields as in the header, found {len(record)}",
-                )
-            )
-            continue
-        rows.append(record)
-        lines.append(start)
+    header = [h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter, strict=False))]
+    records = _Records(path.name, delimiter, len(header))
+    with _unlimited_fields():
+        records.read(lines)
+    names = _unique_names(header)
     table = (
-        pd.DataFrame(rows, columns=_unique_names(header), dtype=object)
-        if rows
-        else pd.DataFrame(columns=_unique_names(header), dtype=object)
+        pd.DataFrame(records.rows, columns=names, dtype=object)
+        if records.rows
+        else pd.DataFrame(columns=names, dtype=object)
     )
     table = table.apply(lambda column: column.str.strip()) if len(table) else table
-    table[LINE] = pd.Series(lines, dtype="int64")
-    export = RawExport(name, path, table, tuple(header), problems, malformed)
+    table[LINE] = pd.Series(records.lines, dtype="int64")
+    export = RawExport(name, path, table, tuple(header), records.problems, records.malformed)
     export.problems.extend(_header_problems(path.name, header))
     return export
+
+
+@contextlib.contextmanager
+def _unlimited_fields():
+    """A huge cell (a pasted note in a column the workflow ignores) is a value, not a reason to stop."""
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+@dataclass
+class _Records:
+    """The records of a CSV file after its header, one per physical line."""
+
+    file_name: str
+    delimiter: str
+    width: int
+    rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    malformed: list[MalformedRecord] = field(default_factory=list)
+
+    def read(self, lines: list[str]) -> None:
+        index = 1  # lines[index] is physical line index + 1 (the header is line 1)
+        while index < len(lines):
+            reader = csv.reader(_from(lines, index), delimiter=self.delimiter, strict=False)
+            index = self._read_until_broken(reader, lines, index)
+
+    def _read_until_broken(self, reader, lines: list[str], index: int) -> int:
+        """Read records from lines[index] on; at a record that is not one whole line, report it and
+        return the index to restart from (the next line)."""
+        while index < len(lines):
+            before = reader.line_num
+            try:
+                record = next(reader)
+            except StopIteration:
+                return len(lines)
+            except csv.Error as error:
+                self._malformed(index, lines[index], [], "unreadable record", str(error))
+                return index + 1
+            consumed = reader.line_num - before
+            raw = lines[index]
+            if consumed > 1 or (index == len(lines) - 1 and raw.count('"') % 2):
+                detail = "an unmatched double quote: the record runs past the end of its line"
+                self._malformed(index, raw, [], "unmatched quote", detail)
+                return index + 1
+            index += consumed
+            if all(cell.strip() == "" for cell in record):
+                continue  # a blank line (or a spreadsheet's row of empty cells) is not a record
+            if len(record) != self.width:
+                detail = f"expected {self.width} fields as in the header, found {len(record)}"
+                self._malformed(index - 1, raw, [c.strip() for c in record], "wrong number of fields", detail)
+                continue
+            self.rows.append(record)
+            self.lines.append(index)
+        return index
+
+    def _malformed(self, index: int, raw: str, fields: list[str], rule: str, detail: str) -> None:
+        text = raw.rstrip("\r\n")
+        if not fields:
+            fields = [c.strip() for c in next(csv.reader([text], delimiter=self.delimiter, strict=False), [])]
+        self.malformed.append(MalformedRecord(index + 1, fields, text, f"{rule}: {detail}"))
+        self.problems.append(Problem(self.file_name, index + 1, None, text[:80], rule, detail))
+
+
+def _from(lines: list[str], index: int):
+    for position in range(index, len(lines)):
+        yield lines[position]
 
 
 RESERVED = (LINE, "reason", "raw_record")  # columns the workflow adds to its own tables
@@ -208,7 +285,7 @@ def read_sav_export(path: Path, name: str) -> RawExport:
     return RawExport(name, path, table.reset_index(drop=True), tuple(header), _header_problems(path.name, header))
 
 
-def read_export(directory: Path, name: str, delimiter: str = ",") -> RawExport | None:
+def read_export(directory: Path, name: str, delimiter: str = ",", encoding: str = "utf-8") -> RawExport | None:
     """Read one export by base name, or None when neither a CSV nor an SPSS file exists."""
     path, problems = find_export(directory, name)
     if problems:
@@ -217,4 +294,4 @@ def read_export(directory: Path, name: str, delimiter: str = ",") -> RawExport |
         return None
     if path.suffix == ".sav":
         return read_sav_export(path, name)
-    return read_csv_export(path, name, delimiter)
+    return read_csv_export(path, name, delimiter, encoding)

@@ -28,9 +28,11 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n")
 
 
-def read_exports(directory: str | Path, instruments: Instruments, delimiter: str = ",") -> dict[str, RawExport | None]:
+def read_exports(
+    directory: str | Path, instruments: Instruments, delimiter: str = ",", encoding: str = "utf-8"
+) -> dict[str, RawExport | None]:
     directory = Path(directory)
-    return {name: read_export(directory, name, delimiter) for name in file_specs(instruments)}
+    return {name: read_export(directory, name, delimiter, encoding) for name in file_specs(instruments)}
 
 
 def validate_directory(
@@ -39,10 +41,11 @@ def validate_directory(
     delimiter: str = ",",
     decimal: str = ".",
     on_invalid: OnInvalid = "stop",
+    encoding: str = "utf-8",
 ) -> ValidatedCohort:
     if not Path(directory).is_dir():
         raise FileNotFoundError(f"exports directory '{directory}' does not exist")
-    raws = read_exports(directory, instruments, delimiter)
+    raws = read_exports(directory, instruments, delimiter, encoding)
     return validate_exports(raws, file_specs(instruments), instruments, decimal=decimal, on_invalid=on_invalid)
 
 
@@ -71,6 +74,7 @@ def write_validation(
         "on_invalid": on_invalid,
         "problems": [p.as_record() for p in validated.problems],
         "fatal": [p.as_record() for p in validated.fatal],
+        "hints": validated.hints,
         "accounting": validated.accounting.to_dict("records"),
         "report": str(report_path),
     }
@@ -83,7 +87,7 @@ def read_validated(validated_dir: str | Path) -> tuple[dict[str, pd.DataFrame], 
     status = json.loads((validated_dir / STATUS_FILE).read_text(encoding="utf-8"))
     problems = [Problem(**p) for p in status["problems"]]
     if status["fatal"] or (problems and status["on_invalid"] == "stop"):
-        raise InvalidExportsError(problems, status["report"])
+        raise InvalidExportsError(problems, status["report"], status.get("hints", []))
     tables = {path.stem: pd.read_parquet(path) for path in sorted(validated_dir.glob("*.parquet"))}
     return tables, status
 

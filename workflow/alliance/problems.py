@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def escaped(value: str) -> str:
+    """A value as a reader can see it: control characters and other invisibles as escapes (\\x00, \\t),
+    letters of every language as they are."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One violation of the input contract.
@@ -24,7 +30,7 @@ class Problem:
         where = self.file if self.line is None else f"{self.file}, line {self.line}"
         column = "" if self.column is None else f", column '{self.column}'"
         silent = self.rule in ("missing column", "missing file") or (self.column is None and not self.value)
-        value = "" if silent else f", value '{self.value}'"
+        value = "" if silent else f", value '{escaped(self.value)}'"
         return f"{where}{column}{value}: {self.rule}: {self.detail}"
 
     def as_record(self) -> dict[str, object]:
@@ -41,13 +47,15 @@ class Problem:
 class InvalidExportsError(Exception):
     """The exports break the contract and the cohort is set to stop on invalid input."""
 
-    def __init__(self, problems: list[Problem], report_path: str | None = None):
+    def __init__(self, problems: list[Problem], report_path: str | None = None, hints: list[str] | None = None):
         self.problems = problems
         self.report_path = report_path
+        self.hints = hints or []
         super().__init__(self.summary())
 
     def summary(self) -> str:
-        lines = [f"The exports have {len(self.problems)} problem(s):"]
+        lines = [f"Likely cause: {hint}" for hint in self.hints]
+        lines.append(f"The exports have {len(self.problems)} problem(s):")
         lines += [f"  {p}" for p in self.problems]
         if self.report_path:
             lines.append(f"The same list is in {self.report_path}.")

@@ -17,15 +17,19 @@ import numpy as np
 import pandas as pd
 
 from alliance.contract import DAYS_PER_MONTH, ColumnSpec, FileSpec
-from alliance.exports import LINE, RawExport
+from alliance.exports import LINE, RECORD_RULES, RawExport
 from alliance.instruments import Instruments
-from alliance.problems import Problem
+from alliance.problems import Problem, escaped
 
 OnInvalid = Literal["stop", "quarantine"]
 DAYS_AFTER_DISCHARGE = 90  # export-format.md: "not more than 90 days after discharge_date"
 REASON = "reason"
 RAW_RECORD = "raw_record"
 
+DECIMAL_HINT = (
+    "values such as '4,5' look like decimal commas: if your exports write them, set 'decimal: \",\"' for "
+    "this cohort in your config (cohorts: <name>: decimal)"
+)
 _INTEGER = r"^[+-]?\d+(?:\.0*)?$"
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -41,6 +45,7 @@ class ValidatedCohort:
     notices: list[str]  # reported, not errors (unknown columns, optional files absent)
     accounting: pd.DataFrame  # file, rows_read, rows_kept, rows_quarantined
     fatal: list[Problem] = field(default_factory=list)  # problems no quarantine can set aside
+    hints: list[str] = field(default_factory=list)  # likely causes (a delimiter, decimal mark), each said once
 
     @property
     def is_valid(self) -> bool:
@@ -55,6 +60,7 @@ class _Checked:
     raw: RawExport
     parsed: pd.DataFrame
     row_problems: dict[int, list[Problem]] = field(default_factory=lambda: defaultdict(list))
+    hints: set[str] = field(default_factory=set)
 
     @property
     def file_name(self) -> str:
@@ -109,6 +115,8 @@ def _parse_column(checked: _Checked, spec: ColumnSpec, decimal: str) -> pd.Serie
         normalised = text
     numbers = pd.to_numeric(normalised.where(well_formed), errors="coerce")
     unparsable = ~empty & numbers.isna()
+    if decimal == "." and (unparsable & text.str.match(r"^[+-]?\d*,\d+$")).any():
+        checked.hints.add(DECIMAL_HINT)
     checked.flag(
         unparsable,
         spec.name,
@@ -209,8 +217,14 @@ def _check_one_diagnosis_row_per_patient(patients: _Checked, diagnoses: _Checked
     patients.flag(missing, "patient_id", "no diagnoses", "the patient has no row in diagnoses.csv")
 
 
-def _check_against_patients(checked: _Checked, patients: pd.DataFrame | None, malformed_ids: set[str]) -> None:
-    """Patient ids must be known; assessments must fall within the treatment period (+90 days)."""
+def _check_against_patients(
+    checked: _Checked, patients: pd.DataFrame | None, malformed_ids: set[str], set_aside: set[str]
+) -> None:
+    """Patient ids must be known; assessments must fall within the treatment period (+90 days).
+
+    A patient whose own row has a problem (set_aside) has no dates to check against: its assessments get
+    no follow-on errors from a discharge date that is itself wrong.
+    """
     if patients is None:
         return
     known = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
@@ -219,13 +233,16 @@ def _check_against_patients(checked: _Checked, patients: pd.DataFrame | None, ma
     checked.flag(unknown, "patient_id", "unknown patient_id", "not in patients.csv")
     if not checked.spec.assessment:
         return
+    trusted = ~pid.isin(list(set_aside)).to_numpy()
+    if known.empty:  # every patients.csv record malformed: nothing to date against (pandas cannot map it)
+        return
     admission = pid.map(known["admission_date"])
     discharge = pid.map(known["discharge_date"])
     date = checked.parsed["date"]
-    before = (date < admission).fillna(False)
+    before = (date < admission).fillna(False).to_numpy() & trusted
     checked.flag(before, "date", "before admission", "assessment dated before the patient's admission_date")
     limit = discharge + pd.Timedelta(days=DAYS_AFTER_DISCHARGE)
-    after = (date > limit).fillna(False)
+    after = (date > limit).fillna(False).to_numpy() & trusted
     checked.flag(
         after,
         "date",
@@ -234,21 +251,63 @@ def _check_against_patients(checked: _Checked, patients: pd.DataFrame | None, ma
     )
 
 
+DELIMITERS = {",": "','", ";": "';'", "\t": "a tab", "|": "'|'"}
+
+
+def _delimiter_problem(raw: RawExport, spec: FileSpec) -> Problem | None:
+    """A header that another delimiter splits into the contract's columns: one problem, not one per column."""
+    if len(raw.header) != 1:
+        return None
+    for delimiter, said in DELIMITERS.items():
+        columns = {c.strip() for c in raw.header[0].split(delimiter)}
+        if len(columns) > 1 and columns & set(spec.column_names) >= {"patient_id"}:
+            key = delimiter.replace("\t", "\\t")
+            return Problem(
+                raw.display_name,
+                1,
+                None,
+                raw.header[0][:80],
+                "wrong delimiter",
+                f"the header is one column, but {said} splits it into the export's columns: set "
+                f"'delimiter: \"{key}\"' for this cohort in your config (cohorts: <name>: delimiter)",
+            )
+    return None
+
+
+def _missing_columns(raw: RawExport, spec: FileSpec, notices: list[str]) -> list[Problem]:
+    """Required columns absent from the header are errors; optional ones count as empty (export-format.md)."""
+    header = set(raw.header)
+    absent = [c for c in spec.columns if c.name not in header]
+    optional = [c.name for c in absent if c.may_be_absent]
+    if optional:
+        notices.append(f"{raw.display_name}: optional columns absent, counted as empty: {', '.join(optional)}")
+        for name in optional:
+            raw.table[name] = ""
+    return [
+        Problem(raw.display_name, 1, c.name, "", "missing column", "a required column is absent from the header")
+        for c in absent
+        if not c.may_be_absent
+    ]
+
+
 def _check_file(raw: RawExport, spec: FileSpec, decimal: str, notices: list[str]) -> tuple[_Checked, list[Problem]]:
     checked = _Checked(spec, raw, pd.DataFrame(index=raw.table.index))
-    unreadable = [p for p in raw.problems if p.rule not in ("wrong number of fields", "duplicate column")]
+    unreadable = [p for p in raw.problems if p.rule not in (*RECORD_RULES, "duplicate column")]
     if unreadable:
         return checked, unreadable
-    header = set(raw.header)
-    missing = [c.name for c in spec.columns if c.name not in header]
-    fatal = [
-        Problem(raw.display_name, 1, name, "", "missing column", "a required column is absent from the header")
-        for name in missing
-    ]
-    fatal += [p for p in raw.problems if p.rule == "duplicate column"]
-    unknown = [h for h in raw.header if h not in spec.column_names]
+    wrong_delimiter = _delimiter_problem(raw, spec)
+    if wrong_delimiter is not None:
+        return checked, [wrong_delimiter]
+    fatal = _missing_columns(raw, spec, notices)
+    # A duplicated column the workflow reads is ambiguous; a duplicated one it ignores is just ignored.
+    fatal += [p for p in raw.problems if p.rule == "duplicate column" and p.column in spec.column_names]
+    unknown = list(dict.fromkeys(h for h in raw.header if h not in spec.column_names))
     if unknown:
         notices.append(f"{raw.display_name}: columns not in the contract, ignored: {', '.join(unknown)}")
+    if spec.required and len(raw.table) + len(raw.malformed) == 0:
+        fatal.append(
+            Problem(raw.display_name, None, None, "", "no records", "a required export has a header but no records")
+        )
     if fatal:
         return checked, fatal
     for column in spec.columns:
@@ -259,6 +318,8 @@ def _check_file(raw: RawExport, spec: FileSpec, decimal: str, notices: list[str]
 def row_accounting(
     raws: Mapping[str, RawExport], tables: Mapping[str, pd.DataFrame], quarantined: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame:
+    """Records read (every non-blank line after the header, whether or not it could be split) = kept +
+    quarantined, per file."""
     rows = []
     for name, raw in raws.items():
         read = len(raw.table) + len(raw.malformed)
@@ -272,6 +333,114 @@ def row_accounting(
     return accounting
 
 
+def _read_files(
+    raws: Mapping[str, RawExport | None], specs: Mapping[str, FileSpec], decimal: str
+) -> tuple[dict[str, _Checked], list[Problem], list[str]]:
+    """Each file's columns parsed, or the problems that stop it as a whole; absent optional files noticed."""
+    fatal: list[Problem] = []
+    notices: list[str] = []
+    checked: dict[str, _Checked] = {}
+    for name, spec in specs.items():
+        raw = raws.get(name)
+        if raw is not None and not spec.required and any(p.rule == "empty file" for p in raw.problems):
+            notices.append(f"{raw.display_name}: optional export is empty (no header), counted as absent")
+            continue
+        if raw is None:
+            if spec.required:
+                fatal.append(Problem(f"{name}.csv", None, None, "", "missing file", "a required export file is absent"))
+            else:
+                notices.append(f"{name}.csv: optional export absent")
+            continue
+        file_check, file_fatal = _check_file(raw, spec, decimal, notices)
+        if not file_fatal and not spec.required and len(raw.table) + len(raw.malformed) == 0:
+            notices.append(f"{raw.display_name}: optional export has a header but no records")
+        fatal += file_fatal
+        if not file_fatal:
+            checked[name] = file_check
+    return checked, fatal, notices
+
+
+def _patient_id_of(raw: RawExport, fields: list[str]) -> str:
+    index = list(raw.header).index("patient_id")
+    return fields[index] if len(fields) > index else ""
+
+
+def _check_relations(checked: dict[str, _Checked], instruments: Instruments) -> dict[str, int]:
+    """Checks across rows and files; returns the patients whose own row has a problem, with its line."""
+    patients = checked.get("patients")
+    set_aside: dict[str, int] = {}
+    malformed_ids: set[str] = set()
+    if patients is not None:
+        _check_patients(patients)
+        _check_one_diagnosis_row_per_patient(patients, checked.get("diagnoses"))
+        _check_duplicate_keys(patients)
+        for position in patients.row_problems:
+            pid = patients.raw.table["patient_id"].iloc[position]
+            if pid:
+                set_aside[pid] = int(patients.raw.table[LINE].iloc[position])
+        # A patients.csv record that could not be split still names its patient, usually.
+        for record in patients.raw.malformed:
+            pid = _patient_id_of(patients.raw, record.fields)
+            if pid:
+                malformed_ids.add(pid)
+                set_aside.setdefault(pid, record.line)
+    for name, file_check in checked.items():
+        if file_check.spec.item_columns_by_version:
+            _check_item_ranges_by_version(file_check, instruments)
+        if name != "patients":
+            _check_duplicate_keys(file_check)
+            _check_against_patients(
+                file_check, None if patients is None else patients.parsed, malformed_ids, set(set_aside)
+            )
+    return set_aside
+
+
+def _reasons(file_check: _Checked, set_aside: Mapping[str, int]) -> dict[int, str]:
+    """Why each record of a file is set aside, by position; a record of a set-aside patient says so."""
+    reasons = {
+        pos: "; ".join(
+            f"{p.rule}: column '{p.column}' value '{escaped(p.value)}' ({p.detail})"
+            if p.column
+            else f"{p.rule}: {p.detail}"
+            for p in probs
+        )
+        for pos, probs in file_check.row_problems.items()
+    }
+    if file_check.spec.name != "patients" and set_aside:
+        table = file_check.raw.table
+        orphaned = table["patient_id"].isin(set_aside.keys())
+        for position in map(int, np.flatnonzero(orphaned.to_numpy())):
+            if position not in reasons:
+                pid = table["patient_id"].iloc[position]
+                reasons[position] = (
+                    f"patient set aside: patient_id '{escaped(pid)}' is quarantined in patients (line {set_aside[pid]})"
+                )
+    return reasons
+
+
+def _split(file_check: _Checked, reasons: Mapping[int, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The kept rows (typed) and the rows set aside (as read, with line and reason)."""
+    raw = file_check.raw
+    bad_positions = np.array(sorted(reasons), dtype=int)
+    keep = np.ones(len(raw.table), dtype=bool)
+    keep[bad_positions] = False
+    kept = file_check.parsed.loc[keep].copy()
+    kept.insert(0, LINE, raw.table[LINE].to_numpy()[keep])
+    input_columns = [c for c in raw.header if c in raw.table.columns and c not in (LINE, REASON, RAW_RECORD)]
+    aside = raw.table.iloc[bad_positions][[*input_columns, LINE]].copy()
+    aside[REASON] = [reasons[int(p)] for p in bad_positions]
+    if raw.malformed:
+        malformed = pd.DataFrame(
+            {
+                LINE: [m.line for m in raw.malformed],
+                RAW_RECORD: [escaped(m.raw) for m in raw.malformed],
+                REASON: [m.reason for m in raw.malformed],
+            }
+        )
+        aside = pd.concat([aside, malformed], ignore_index=True).sort_values(LINE, kind="stable")
+    return kept.reset_index(drop=True), aside.reset_index(drop=True)
+
+
 def validate_exports(
     raws: Mapping[str, RawExport | None],
     specs: Mapping[str, FileSpec],
@@ -280,93 +449,20 @@ def validate_exports(
     on_invalid: OnInvalid = "stop",
 ) -> ValidatedCohort:
     """Check every export against the contract; keep valid rows and set the others aside with reasons."""
-    problems: list[Problem] = []
-    fatal: list[Problem] = []
-    notices: list[str] = []
-    checked: dict[str, _Checked] = {}
-    for name, spec in specs.items():
-        raw = raws.get(name)
-        if raw is None:
-            if spec.required:
-                fatal.append(Problem(f"{name}.csv", None, None, "", "missing file", "a required export file is absent"))
-            else:
-                notices.append(f"{name}.csv: optional export absent")
-            continue
-        file_check, file_fatal = _check_file(raw, spec, decimal, notices)
-        fatal += file_fatal
-        if not file_fatal:
-            checked[name] = file_check
-
-    if "patients" in checked:
-        _check_patients(checked["patients"])
-    patients = checked["patients"].parsed if "patients" in checked else None
-    malformed_patient_ids: set[str] = set()
-    if "patients" in checked:
-        _check_one_diagnosis_row_per_patient(checked["patients"], checked.get("diagnoses"))
-        id_index = list(checked["patients"].raw.header).index("patient_id")
-        malformed_patient_ids = {f[id_index] for _, f, _ in checked["patients"].raw.malformed if len(f) > id_index}
-    for name, file_check in checked.items():
-        if file_check.spec.item_columns_by_version:
-            _check_item_ranges_by_version(file_check, instruments)
-        _check_duplicate_keys(file_check)
-        if name != "patients":
-            _check_against_patients(file_check, patients, malformed_patient_ids)
-
+    checked, fatal, notices = _read_files(raws, specs, decimal)
+    set_aside = _check_relations(checked, instruments)
     tables: dict[str, pd.DataFrame] = {}
     quarantined: dict[str, pd.DataFrame] = {}
-    set_aside_patients: dict[str, int] = {}
-    if "patients" in checked:
-        pc = checked["patients"]
-        for position in pc.row_problems:
-            pid = pc.raw.table["patient_id"].iloc[position]
-            if pid:
-                set_aside_patients[pid] = int(pc.raw.table[LINE].iloc[position])
-        # A patients.csv record with the wrong number of fields still names its patient, usually.
-        id_index = list(pc.raw.header).index("patient_id")
-        for line, fields, _ in pc.raw.malformed:
-            if len(fields) > id_index and fields[id_index]:
-                set_aside_patients.setdefault(fields[id_index], line)
+    problems: list[Problem] = []
     for name, file_check in checked.items():
-        raw = file_check.raw
-        reasons = {
-            pos: "; ".join(
-                f"{p.rule}: column '{p.column}' value '{p.value}' ({p.detail})" if p.column else f"{p.rule}: {p.detail}"
-                for p in probs
-            )
-            for pos, probs in file_check.row_problems.items()
-        }
-        for probs in file_check.row_problems.values():
-            problems.extend(probs)
-        if name != "patients" and set_aside_patients:
-            # A record of a patient whose own row was set aside cannot be used: say why, keep a trace.
-            orphaned = raw.table["patient_id"].isin(set_aside_patients.keys())
-            for position in map(int, np.flatnonzero(orphaned.to_numpy())):
-                if position not in reasons:
-                    pid = raw.table["patient_id"].iloc[position]
-                    reasons[position] = (
-                        f"patient set aside: patient_id '{pid}' is quarantined in patients (line {set_aside_patients[pid]})"
-                    )
-        bad_positions = np.array(sorted(reasons), dtype=int)
-        keep = np.ones(len(raw.table), dtype=bool)
-        keep[bad_positions] = False
-        kept = file_check.parsed.loc[keep].copy()
-        kept.insert(0, LINE, raw.table[LINE].to_numpy()[keep])
-        tables[name] = kept.reset_index(drop=True)
-        input_columns = [c for c in raw.header if c in raw.table.columns and c not in (LINE, REASON, RAW_RECORD)]
-        aside = raw.table.iloc[bad_positions][[*input_columns, LINE]].copy()
-        aside[REASON] = [reasons[int(p)] for p in bad_positions]
-        if raw.malformed:
-            malformed = pd.DataFrame({LINE: [m[0] for m in raw.malformed], RAW_RECORD: [m[2] for m in raw.malformed]})
-            malformed[REASON] = [f"wrong number of fields: expected {len(raw.header)}" for _ in raw.malformed]
-            aside = pd.concat([aside, malformed], ignore_index=True).sort_values(LINE, kind="stable")
-        quarantined[name] = aside.reset_index(drop=True)
-    problems += [
-        p for raw in raws.values() if raw is not None for p in raw.problems if p.rule == "wrong number of fields"
-    ]
+        tables[name], quarantined[name] = _split(file_check, _reasons(file_check, set_aside))
+        problems += [p for probs in file_check.row_problems.values() for p in probs]
+    problems += [p for raw in raws.values() if raw is not None for p in raw.problems if p.rule in RECORD_RULES]
     problems = sorted(set(problems), key=_problem_order)
     fatal = sorted(set(fatal), key=_problem_order)
+    hints = sorted({hint for c in checked.values() for hint in c.hints})
     accounting = row_accounting({n: c.raw for n, c in checked.items()}, tables, quarantined)
-    return ValidatedCohort(tables, quarantined, fatal + problems, notices, accounting, fatal)
+    return ValidatedCohort(tables, quarantined, fatal + problems, notices, accounting, fatal, hints)
 
 
 def _problem_order(p: Problem) -> tuple[str, int, str, str]:
@@ -376,6 +472,8 @@ def _problem_order(p: Problem) -> tuple[str, int, str, str]:
 def format_report(cohort_name: str, validated: ValidatedCohort, on_invalid: OnInvalid) -> str:
     """The validation report a clinic reads: every problem on one line, then what was done about it."""
     lines = [f"Validation of cohort '{cohort_name}' (on_invalid: {on_invalid})", ""]
+    if validated.hints:
+        lines += ["Likely cause:"] + [f"  {hint}" for hint in validated.hints] + [""]
     if validated.problems:
         lines.append(f"{len(validated.problems)} problem(s) found:")
         lines += [f"  {p}" for p in validated.problems]
