@@ -56,7 +56,7 @@ def date_spellings(day: date) -> set[str]:
     }
 
 
-def identifiers_from_exports(files: Iterable[Path], delimiter: str = ",") -> Identifiers:
+def identifiers_from_exports(files: Iterable[Path], delimiter: str = ",", encoding: str = "utf-8") -> Identifiers:
     """patient_id values and every date (a value starting YYYY-MM-DD) of the CSV exports; SPSS files are read
     with pyreadstat when present."""
     ids: set[str] = set()
@@ -69,7 +69,8 @@ def identifiers_from_exports(files: Iterable[Path], delimiter: str = ",") -> Ide
             frame, _ = pyreadstat.read_sav(str(path))
             rows = frame.astype(str).to_dict("records")
         else:
-            text = path.read_text(encoding="utf-8-sig", errors="replace")
+            declared = encoding.lower().replace("_", "-") not in ("utf-8", "utf8")
+            text = path.read_text(encoding=encoding if declared else "utf-8-sig", errors="replace")
             rows = csv.DictReader(io.StringIO(text), delimiter=delimiter)
         for row in rows:
             for column, value in row.items():

@@ -61,6 +61,7 @@ def write_verify_report(
     synthetic: bool,
     outputs: Mapping[str, Path],
     patients: Path | None = None,
+    encoding: str = "utf-8",
 ) -> tuple[VerifyReport, list[Leak]]:
     """Write the report (``outputs``: md, html, json paths) and return it with every privacy leak (of the
     outputs and of the report itself)."""
@@ -68,7 +69,7 @@ def write_verify_report(
     published = load_published(mapping.published)
     comparisons = compare_all(mapping, published, Outputs.read(cohort_dir, patients))
     findings, checked = scan_directories([cohort_dir / d for d in CONSISTENCY_DIRS], cohort_dir)
-    identifiers = identifiers_from_exports(export_files(exports), delimiter)
+    identifiers = identifiers_from_exports(export_files(exports), delimiter, encoding)
     leaks, scanned = privacy_scan(cohort_dir, identifiers, min_cell)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     rebuild = json.loads(rebuild_path.read_text(encoding="utf-8")) if rebuild_path else {"ran": False}

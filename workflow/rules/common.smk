@@ -1,4 +1,5 @@
 # Config validation and the helpers the rules share.
+import codecs
 from pathlib import Path
 
 from alliance.code_version import code_version as _code_version
@@ -39,6 +40,13 @@ def _check_cohorts():
                 raise WorkflowError(
                     f"cohort '{name}': delimiter and decimal mark are both "
                     f"'{cohort['decimal']}'; an export cannot use one character for both"
+                )
+            try:
+                codecs.lookup(cohort.get("encoding", "utf-8"))
+            except LookupError:
+                raise WorkflowError(
+                    f"cohort '{name}': unknown encoding '{cohort['encoding']}' "
+                    "(e.g. utf-8, cp1252, latin-1, utf-16)"
                 )
             if not Path(cohort["exports"]).is_dir():
                 raise WorkflowError(
@@ -93,6 +101,7 @@ def cohort_options(wildcards):
         "delimiter": cohort.get("delimiter", ","),
         "decimal": cohort.get("decimal", "."),
         "on_invalid": cohort.get("on_invalid", "stop"),
+        "encoding": cohort.get("encoding", "utf-8"),
     }
 
 

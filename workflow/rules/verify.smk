@@ -66,6 +66,7 @@ rule verify_report:
         cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
         exports=verify_exports,
         delimiter=lambda wildcards: cohort_options(wildcards)["delimiter"],
+        encoding=lambda wildcards: cohort_options(wildcards)["encoding"],
         min_cell=min_cell,
         synthetic=lambda wildcards: is_simulated(wildcards.cohort),
     script:

@@ -15,6 +15,7 @@ validated = validate_directory(
     delimiter=options["delimiter"],
     decimal=options["decimal"],
     on_invalid=options["on_invalid"],
+    encoding=options["encoding"],
 )
 write_validation(
     validated,

@@ -17,6 +17,7 @@ report, leaks = write_verify_report(
     rebuild_path=Path(snakemake.input.rebuild),
     exports=[Path(p) for p in snakemake.params.exports],
     delimiter=snakemake.params.delimiter,
+    encoding=snakemake.params.encoding,
     min_cell=int(snakemake.params.min_cell),
     synthetic=bool(snakemake.params.synthetic),
     outputs={"md": Path(snakemake.output.md), "html": Path(snakemake.output.html), "json": Path(snakemake.output.json)},
