@@ -116,6 +116,37 @@ def test_nordic_dialect_from_config(project, tmp_path):
     assert patients.loc[0, "sipp_self_control"] == pytest.approx(23.5)
 
 
+def test_only_required_files_without_optional_columns_in_a_declared_encoding(project, tmp_path):
+    exports = {
+        name: lines for name, lines in valid_exports().items() if name in ("patients", "diagnoses", "wai", "gaf")
+    }
+    exports["gaf"] = [",".join(line.split(",")[:3]) for line in exports["gaf"]]  # no gaf_symptom, gaf_function
+    exports["patients"] = [exports["patients"][0] + ",unit"] + [f"{line},Ålesund" for line in exports["patients"][1:]]
+    directory = write_exports(tmp_path / "clinic", exports)
+    for path in directory.glob("*.csv"):
+        path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    config = cohort_config(project, "clinic", directory, encoding="cp1252")
+    result = run_snakemake(project, "results/clinic/clean/patients.csv", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr
+    report = (project / "results" / "clinic" / "validation.txt").read_text()
+    assert "No problems found." in report
+    assert "gaf.csv: optional columns absent, counted as empty: gaf_symptom, gaf_function" in report
+    assert "wsas.csv: optional export absent" in report
+    patients = pd.read_csv(project / "results" / "clinic" / "clean" / "patients.csv")
+    assert patients["outcome_group"].tolist()[0] == "good"
+
+
+def test_a_wrong_delimiter_is_said_once_per_file_with_its_config_key(project, tmp_path):
+    directory = write_exports(tmp_path / "clinic", valid_exports(), delimiter=";")
+    config = cohort_config(project, "clinic", directory)
+    result = run_snakemake(project, "results/clinic/clean/patients.csv", "--configfile", str(config))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("wrong delimiter") == len(valid_exports())  # once per file
+    assert 'delimiter: ";"' in result.stderr
+    assert "missing column" not in result.stderr
+
+
 def test_config_errors_are_clear(project, tmp_path):
     config = cohort_config(project, "clinic", tmp_path / "nowhere")
     result = run_snakemake(project, "-n", "--configfile", str(config))
