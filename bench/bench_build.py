@@ -13,6 +13,7 @@ environment already installed:
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -38,6 +39,8 @@ def snakemake(project: Path) -> tuple[float, list[str]]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args()  # no options: --help prints the above
     from alliance.manifest import copy_project
 
     with tempfile.TemporaryDirectory() as scratch:
