@@ -1,43 +1,30 @@
-"""The reviewer's three commands, once, in a fresh copy of the project: build and `verify` (which rebuilds the
-cohort from nothing in a scratch directory), `package`, and `--report` opened in headless Chromium."""
+"""The README's quick-start build and the reviewer's three commands, once, in a fresh copy of the project, each
+run as the docs show it (doc_commands.run_documented): the build, `verify` (which rebuilds the cohort from
+nothing in a scratch directory), `package`, and `--report` opened in headless Chromium."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from alliance.manifest import copy_project
 from browser import chromium, dump_dom, image_sizes
+from doc_commands import run_documented
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def verified(tmp_path_factory):
-    """A copy of the project (no results) after `snakemake --cores 2 verify`."""
+    """A copy of the project (no results) after the quick start's build, then `verify`."""
     project = tmp_path_factory.mktemp("verify") / "project"
-    project.mkdir()
-    shutil.copy(ROOT / "Snakefile", project / "Snakefile")
-    shutil.copytree(ROOT / "workflow", project / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "config", project / "config")
-    shutil.copytree(ROOT / "manuscript", project / "manuscript")
-    result = run_snakemake(project, "verify")
+    copy_project(ROOT, project)
+    build = run_documented(project, ".venv/bin/snakemake --cores all")
+    assert build.returncode == 0, build.stderr[-5000:]
+    result = run_documented(project, ".venv/bin/snakemake --cores all verify")
     assert result.returncode == 0, result.stderr[-5000:]
     return project
 
@@ -67,7 +54,7 @@ def test_verify_writes_the_report_and_the_rebuild_is_byte_identical(verified):
 
 
 def test_package_holds_code_config_synthetic_exports_and_manifest(verified):
-    result = run_snakemake(verified, "package")
+    result = run_documented(verified, ".venv/bin/snakemake --cores all package")
     assert result.returncode == 0, result.stderr[-3000:]
     package = verified / "results" / "reproducibility-package.zip"
     with zipfile.ZipFile(package) as archive:
@@ -77,8 +64,16 @@ def test_package_holds_code_config_synthetic_exports_and_manifest(verified):
     assert not any(name.startswith("results/") for name in names)
 
 
+def test_the_report_after_a_build(verified):
+    result = run_documented(verified, ".venv/bin/snakemake --report report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (verified / "report.html").read_text(encoding="utf-8")
+    for label in ("Table I", "Table IV", "Figure 1", "Figure 2", "Table S2 (robustness)"):
+        assert label in text, label
+
+
 def test_snakemake_report_shows_tables_figures_and_verification_in_chromium(verified, tmp_path):
-    result = run_snakemake(verified, "--report", "report.html", "verify")
+    result = run_documented(verified, ".venv/bin/snakemake --report report.html verify")
     assert result.returncode == 0, result.stderr[-3000:]
     page = verified / "report.html"
     text = page.read_text(encoding="utf-8")
