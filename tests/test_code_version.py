@@ -41,3 +41,12 @@ def test_the_version_changes_with_the_code_it_runs_only(tmp_path):
     assert code_version(script, package) == before
     (package / "base.py").write_text("VALUE = 2\n")
     assert code_version(script, package) != before
+
+
+def test_a_module_whose_imports_change_is_read_again(tmp_path):
+    """The imports of each module are cached by its content (the Snakefile asks for every rule's version at
+    each load): an edit in the same process is seen."""
+    package, script = make_package(tmp_path)
+    assert package / "unused.py" not in code_files(script, package)
+    (package / "tables.py").write_text("from . import base\nfrom . import unused\n")
+    assert package / "unused.py" in code_files(script, package)

@@ -11,6 +11,7 @@ Only the standard library is used: the Snakefile computes these at every load.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -32,13 +33,22 @@ def _module_files(name: str, package_dir: Path) -> list[Path]:
     return [path for path in files if path.is_file()]
 
 
-def _imported_names(path: Path, package_dir: Path) -> set[str]:
+def _imported_names(path: Path, package_dir: Path) -> frozenset[str]:
     """Dotted names of package modules ``path`` imports (``from alliance import x`` may name module x)."""
-    names: set[str] = set()
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     here = (
-        [PACKAGE, *path.resolve().relative_to(package_dir.resolve()).parent.parts] if _inside(path, package_dir) else []
+        (PACKAGE, *path.resolve().relative_to(package_dir.resolve()).parent.parts) if _inside(path, package_dir) else ()
     )
+    return _imports_in(path.read_text(encoding="utf-8"), str(path), here)
+
+
+@functools.lru_cache(maxsize=512)
+def _imports_in(source: str, filename: str, package: tuple[str, ...]) -> frozenset[str]:
+    """The package imports of a module's ``source`` (``package``: its dotted package, for relative imports).
+    Cached by content: every rule's version walks the same modules, and parsing them once per rule made
+    each load of the Snakefile (a no-op `snakemake -n` included) seconds slower."""
+    names: set[str] = set()
+    tree = ast.parse(source, filename=filename)
+    here = list(package)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -50,7 +60,7 @@ def _imported_names(path: Path, package_dir: Path) -> set[str]:
                 module = node.module or ""
             names.add(module)
             names.update(f"{module}.{alias.name}" for alias in node.names)
-    return {name for name in names if name.split(".")[0] == PACKAGE}
+    return frozenset(name for name in names if name.split(".")[0] == PACKAGE)
 
 
 def _inside(path: Path, folder: Path) -> bool:
