@@ -234,6 +234,11 @@ RECORDED = {
     "equal times, large intercept variance": Design(
         0, 38, 1, 6, "equal_within", 33.0, 0, 1, "patient", 0.5, False, True, True, 0.8, 0.0, 0.0, 0.01, 5.0
     ),
+    # REML (an earlier engine): a Newton step to the bound d1 = 0 rounded to 1e-16, an interior point where the
+    # search stalled ("not converged", 0.0175 'above its minimum' at the minimum; found by the slow run).
+    "step to the bound rounds inside": Design(
+        250, 31, 1, 4, "grid", 33.0, 1, 0, "patient", 0.5, False, True, False, 0.0, 0.0, 0.0, 0.5, 0.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

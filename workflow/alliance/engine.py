@@ -653,6 +653,15 @@ def _project(lam: np.ndarray, q: int) -> np.ndarray:
     return out
 
 
+def _land_on_bounds(candidate: np.ndarray, before: np.ndarray, q: int) -> np.ndarray:
+    """A step to a bound lands on it: x - x can round to 1e-16 * x, an interior point where the search
+    would then stall (its Newton step leaving the space at once)."""
+    for k in DIAGONAL[q]:
+        if 0.0 < candidate[k] <= 8.0 * np.finfo(float).eps * abs(before[k]):
+            candidate[k] = 0.0
+    return candidate
+
+
 def _forward_hessian(ss: SufficientStatistics, reml: bool, at: _Search, free: np.ndarray) -> np.ndarray:
     """Differences of the analytic gradient: forward ones far from the optimum (half the cost), central
     ones near it (where the forward ones' error would slow the last steps of a flat likelihood)."""
@@ -748,7 +757,7 @@ def _newton_iteration(ss: SufficientStatistics, reml: bool, at: _Search) -> bool
     for shrink in feasible * 0.5 ** np.arange(4 if at.decrement < 1e-6 else 40):
         candidate = at.lam.copy()
         candidate[free] += shrink * step
-        candidate = _project(candidate, q)
+        candidate = _land_on_bounds(_project(candidate, q), at.lam, q)
         value, gradient = _objective(ss, candidate, reml, at.in_factor)
         if value < at.value + 1e-4 * min(float(at.gradient @ (candidate - at.lam)), 0.0) or (
             value < at.value and shrink < 1e-6
