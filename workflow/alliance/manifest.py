@@ -183,8 +183,8 @@ def scratch_config(config: Mapping[str, Any], cohort: str, workdir: Path) -> dic
 
 
 def copy_project(project: Path, target: Path) -> None:
-    """Snakefile, workflow/, config/ and manuscript/ (the templates) of ``project`` into ``target`` (no results,
-    no caches)."""
+    """Snakefile, workflow/, config/, manuscript/ (the templates) and profiles/ (Snakemake's workflow profile) of
+    ``project`` into ``target`` (no results, no caches)."""
     import shutil
 
     target.mkdir(parents=True, exist_ok=True)
@@ -192,8 +192,9 @@ def copy_project(project: Path, target: Path) -> None:
     ignore = shutil.ignore_patterns(*IGNORED_PARTS)
     shutil.copytree(project / "workflow", target / "workflow", ignore=ignore)
     shutil.copytree(project / "config", target / "config", ignore=ignore)
-    if (project / "manuscript").is_dir():
-        shutil.copytree(project / "manuscript", target / "manuscript", ignore=ignore)
+    for optional in ("manuscript", "profiles"):
+        if (project / optional).is_dir():
+            shutil.copytree(project / optional, target / optional, ignore=ignore)
 
 
 def rebuild(
@@ -233,7 +234,7 @@ PACKAGE_FILES = (
     "requirements.txt",
     "constraints.txt",
 )
-PACKAGE_DIRS = ("workflow", "config", "docs", "manuscript")
+PACKAGE_DIRS = ("workflow", "config", "docs", "manuscript", "profiles")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 

@@ -1,11 +1,22 @@
 # Config validation and the helpers the rules share.
 import codecs
+import sys
 from pathlib import Path
 
 from alliance.code_version import code_version as _code_version
 from alliance.models import CatalogueError, load_catalogue
+from alliance.stale_locks import clear_stale_locks
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+# A build killed outright (SIGKILL, a power loss) leaves Snakemake's locks behind; they are removed when no
+# other snakemake is running here (alliance.stale_locks), so that the next `snakemake` resumes the build
+# (with rerun-incomplete from profiles/default/config.yaml) instead of asking for --unlock.
+if clear_stale_locks(Path(".snakemake")):
+    print(
+        "Removed the locks of a snakemake that was killed (none is running here now).",
+        file=sys.stderr,
+    )
 
 validate(config, schema="../schemas/config.schema.yaml")
 
