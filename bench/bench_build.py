@@ -1,11 +1,12 @@
 """Benchmark: the whole default build as a user runs it, in a fresh copy of the project.
 
-Three timings (issue 11's targets in brackets), each `snakemake --cores 2` with the project's
-environment already installed:
+Four timings (issues 11 and 12's targets in brackets), with the project's environment already installed:
 
-1. the default build from a copy with no results (under 45 s);
+1. the default build, `snakemake --cores 2`, from a copy with no results (under 45 s);
 2. the same command again, with nothing to do (under 3 s);
-3. after editing one manuscript template, which must re-run only the rendering (under 10 s): the rules
+3. a dry run of the built project, `snakemake -n`, with nothing to do: the median of --repeats runs
+   (under 3 s);
+4. after editing one manuscript template, which must re-run only the rendering (under 10 s): the rules
    that ran are listed.
 
     .venv/bin/python bench/bench_build.py
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,11 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def snakemake(project: Path) -> tuple[float, list[str]]:
-    """Wall time of one `snakemake --cores 2` in ``project`` and the rules it ran, in order."""
+def snakemake(project: Path, *args: str) -> tuple[float, list[str]]:
+    """Wall time of one `snakemake --cores 2` (or ``args`` instead) in ``project`` and the rules it ran (or
+    would run), in order."""
     start = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2"], cwd=project, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "snakemake", *(args or ("--cores", "2"))],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - start
     if run.returncode != 0:
@@ -40,7 +47,8 @@ def snakemake(project: Path) -> tuple[float, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args()  # no options: --help prints the above
+    parser.add_argument("--repeats", type=int, default=5, help="dry runs to take the median of (default 5)")
+    options = parser.parse_args()
     from alliance.manifest import copy_project
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -50,6 +58,11 @@ def main() -> None:
         print(json.dumps({"step": "fresh default build", "wall_s": round(fresh, 2), "jobs": len(rules)}), flush=True)
         noop, rules = snakemake(project)
         print(json.dumps({"step": "no-op re-run", "wall_s": round(noop, 2), "jobs": len(rules)}), flush=True)
+        dry = [snakemake(project, "-n") for _ in range(options.repeats)]
+        runs = [round(wall, 2) for wall, _ in dry]
+        jobs = max(len(rules) for _, rules in dry)
+        step = {"step": "no-op dry run (-n)", "median_s": round(statistics.median(runs), 2), "runs_s": runs}
+        print(json.dumps({**step, "jobs": jobs}), flush=True)
         template = project / "manuscript" / "results.md.j2"
         template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         edit, rules = snakemake(project)
