@@ -239,6 +239,12 @@ RECORDED = {
     "step to the bound rounds inside": Design(
         250, 31, 1, 4, "grid", 33.0, 1, 0, "patient", 0.5, False, True, False, 0.0, 0.0, 0.0, 0.5, 0.0
     ),
+    # ML (an earlier engine): a legitimate optimum (statsmodels' log-likelihood the same) flagged "nearly
+    # unidentifiable" because the intercept variance, extrapolated to month 0 under a slope correlated near -1,
+    # was 1.9e6 times the residual variance (found by the slow run).
+    "intercept variance extrapolated to month 0": Design(
+        0, 150, 3, 3, "continuous", 33.0, 1, 2, "patient", 0.5, True, True, True, 0.8, 0.0, 0.0, 0.01, 5.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

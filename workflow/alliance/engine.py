@@ -861,12 +861,14 @@ class ExactEngine:
                 f"{self.optimizer}: not converged after {best.iterations} iterations "
                 f"(the deviance may still be {best.decrement:.3g} above its minimum)"
             )
-        elif float(np.max(best.lam[list(DIAGONAL[q])] / ldl_scale(ss)[list(DIAGONAL[q])])) > 1e6:
-            # The residual variance is a millionth of a random effect's: the likelihood is flat towards
-            # sigma^2 = 0 (e.g. one observation a patient), and V*'s algebra loses digits out there.
+        elif float(np.max(best.lam[list(DIAGONAL[q])] / ldl_scale(ss)[list(DIAGONAL[q])])) > 1e10:
+            # The residual variance is a ten-billionth of a random effect's: the likelihood is flat towards
+            # sigma^2 = 0 (e.g. one observation a patient). (At 1e6, before the within/between algebra, it also
+            # flagged legitimate fits: an intercept variance extrapolated to month 0 under a slope correlated
+            # near -1, 1.9e6 times a residual variance of 1e-4.)
             converged = False
             notes.append(
-                "the residual variance is negligible beside the random effects' (ratio above 1e6): "
+                "the residual variance is negligible beside the random effects' (ratio above 1e10): "
                 "the model is nearly unidentifiable in these data and its estimates are imprecise"
             )
         return Estimate(lam, sigma_hat(ss, lam, reml), self.optimizer, converged, tuple(notes))
