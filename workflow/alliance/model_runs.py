@@ -11,6 +11,7 @@ so each outcome can be its own Snakemake job (and cluster job) and the collectio
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -27,8 +28,11 @@ FITS_COLUMNS = [
     "model_id", "outcome", "predictor", "moderator", "subset", "controls", "method", "n_patients", "n_obs",
     "loglik", "aic", "bic", "var_intercept", "var_slope", "cov_intercept_slope", "var_residual",
     "reference_model_id", "explained_intercept_pct", "explained_slope_pct", "converged", "warnings",
-    "engine", "optimizer",
+    "engine", "optimizer", "status",
 ]  # fmt: skip
+# fits.csv's status: the model was fitted (and converged or not), its fit failed, or an instrument it rests on
+# is not in the cohort's exports (an optional file absent or without records): then it is not analysed.
+STATUSES = ("converged", "not converged", "failed", "not collected")
 ESTIMATES_COLUMNS = ["model_id", "term", "estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"]
 VARIANCE_COLUMNS = ["model_id", "component", "estimate", "std_error", "statistic", "p_value"]
 LRT_COLUMNS = ["model_id", "versus_model_id", "n_patients", "chi2", "df", "p_value"]
@@ -154,6 +158,34 @@ def run_model(
     return record
 
 
+def collected_instruments(outcomes_long: pd.DataFrame) -> frozenset[str]:
+    """The clinical instruments with at least one assessment in the cohort (optional ones may be absent)."""
+    if outcomes_long.empty:
+        return frozenset()
+    return frozenset(str(m) for m in outcomes_long["measure"].dropna().unique())
+
+
+def not_collected_record(spec: ModelSpec, absent: Sequence[str]) -> dict[str, Any]:
+    """The record of a model that rests on an instrument the cohort did not collect: not fitted, not failed."""
+    names = ", ".join(name.upper() for name in sorted(absent))
+    return {
+        "model_id": spec.id,
+        "outcome": spec.outcome,
+        "kind": spec.kind,
+        "predictor": spec.predictor_term,
+        "moderator": describe_condition(spec.moderator),
+        "subset": describe_condition(spec.subset),
+        "controls": spec.controls_text,
+        "reference_model_id": spec.reference,
+        "fit": {
+            "not_collected": f"{names} not collected (no assessments in this cohort's exports)",
+            "instruments": sorted(absent),
+            "n_patients": 0,
+            "n_obs": 0,
+        },
+    }
+
+
 def run_models(
     model_ids: Sequence[str],
     catalogue: Catalogue,
@@ -166,12 +198,31 @@ def run_models(
     is called after each model."""
     cache: FitCache = {}
     records = []
+    collected = collected_instruments(outcomes_long)
     for number, model_id in enumerate(model_ids, start=1):
-        record = run_model(catalogue.model(model_id), catalogue, patients, wai_long, outcomes_long, cache)
+        spec = catalogue.model(model_id)
+        absent = sorted(spec.instruments - collected)
+        if absent:
+            record = not_collected_record(spec, absent)
+        else:
+            record = run_model(spec, catalogue, patients, wai_long, outcomes_long, cache)
         records.append(record)
         if progress is not None:
             progress(number, len(model_ids), record)
     return records
+
+
+def progress_line(record: Mapping[str, Any]) -> tuple[int, str]:
+    """A model's line in its job's log, and its logging level (a failed fit is a warning)."""
+    fit = record["fit"]
+    if "not_collected" in fit:
+        return logging.INFO, f"{record['model_id']}: not analysed: {fit['not_collected']}"
+    if "failed" in fit:
+        return logging.WARNING, f"{record['model_id']}: fit failed: {fit['failed']}"
+    return logging.INFO, (
+        f"{record['model_id']}: {fit['n_patients']} patients, {fit['n_obs']} observations; "
+        f"{fit['engine']} ({fit['optimizer']}), converged={fit['converged']}"
+    )
 
 
 def in_catalogue_order(groups: Sequence[Sequence[Mapping[str, Any]]], catalogue: Catalogue) -> list[Mapping[str, Any]]:
@@ -265,12 +316,28 @@ def _explained(reference: Mapping[str, Any] | None, fit: Mapping[str, Any], key:
     return 100.0 * (before - after) / before
 
 
+def fit_status(fit: Mapping[str, Any]) -> str:
+    if "not_collected" in fit:
+        return "not collected"
+    if "failed" in fit:
+        return "failed"
+    return "converged" if fit["converged"] else "not converged"
+
+
+def _warnings(fit: Mapping[str, Any]) -> str:
+    if "not_collected" in fit:
+        return f"not analysed: {fit['not_collected']}"
+    if "failed" in fit:
+        return f"fit failed: {fit['failed']}"
+    return "; ".join(fit["warnings"])
+
+
 def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
     """Model records -> fits, estimates, variance_components and likelihood_ratio_tests tables."""
     fits, estimates, variances, lrts, averaged = [], [], [], [], []
     for record in records:
         fit = record["fit"]
-        failed = "failed" in fit
+        failed = "failed" in fit or "not_collected" in fit
         reference = record.get("reference_fit")
         fits.append(
             {
@@ -294,9 +361,10 @@ def collect(records: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
                 "explained_intercept_pct": _explained(reference, fit, "var_intercept"),
                 "explained_slope_pct": _explained(reference, fit, "var_slope"),
                 "converged": (not failed) and bool(fit["converged"]),
-                "warnings": "; ".join([f"fit failed: {fit['failed']}"] if failed else fit["warnings"]),
+                "warnings": _warnings(fit),
                 "engine": fit.get("engine", ""),
                 "optimizer": fit.get("optimizer", ""),
+                "status": fit_status(fit),
             }
         )
         if failed:

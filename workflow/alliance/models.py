@@ -100,6 +100,20 @@ class ModelSpec:
         return ",".join(control.describe() for control in self.controls)
 
     @property
+    def instruments(self) -> frozenset[str]:
+        """The clinical instruments the model rests on: its outcome, and those its predictor, moderator,
+        subset or controls derive from (``wsas_poor_outcome`` from the WSAS). Without one of them in a
+        cohort's exports, the model is not analysed."""
+        columns = [
+            self.predictor or "",
+            *(self.moderator or {}),
+            *(self.subset or {}),
+            *(c.name for c in self.controls),
+        ]
+        derived = {name for name in CLINICAL_OUTCOMES for column in columns if column.startswith(f"{name}_")}
+        return frozenset({self.outcome} & set(CLINICAL_OUTCOMES)) | derived
+
+    @property
     def predictor_term(self) -> str | None:
         """The predictor's term name; with a moderator, e.g. ``poor_outcome[paranoid_pd=1]``."""
         if self.predictor is None:

@@ -54,7 +54,7 @@ TITLES = {
 }
 PAPER_NOTES = {
     "table_3": (
-        "Linear mixed model estimations with GAF, WSAS, and BSI as dependent variables. Intercept and slope "
+        "Linear mixed model estimations with {outcomes} as dependent variables. Intercept and slope "
         "estimates are given for each model. The variance estimates in each model are the reference values for "
         "calculating explained variance for each investigated predictor. Indicator of model fit is Akaike's "
         "Information Criterion (AIC). The table presents estimated deviance of intercept and slope and explained "
@@ -393,10 +393,21 @@ def _paper_notes(
     methods: Sequence[str],
     daggers: Sequence[str],
     missing: Sequence[str],
+    outcomes: Sequence[str] = (),
 ) -> tuple[str, ...]:
     a = _alpha_text(alpha)
+    # The outcomes the table holds (an optional instrument the cohort did not collect is not among them).
+    listed = (
+        ", ".join(outcomes[:-1]) + (", and " if len(outcomes) > 2 else " and ") + outcomes[-1]
+        if len(outcomes) > 1
+        else "".join(outcomes)
+    )
     notes = [
-        "Notes: " + PAPER_NOTES.get(table_id, GENERIC_NOTE),
+        "Notes: "
+        + PAPER_NOTES.get(table_id, GENERIC_NOTE).replace(
+            "{outcomes} as dependent variables",
+            f"{listed} as the dependent variable" if len(outcomes) == 1 else f"{listed} as dependent variables",
+        ),
         (
             "Significant differences are marked with * (p < 0.05) ** (p < 0.01) or *** (p < 0.001); "
             f"ns: not significant (p {GEQ} {a})."
@@ -436,6 +447,10 @@ def _full_notes(
     if missing:
         notes.append(f"{DOUBLE_DAGGER} Not in the model outputs (not fitted): {', '.join(missing)}.")
     return tuple(notes)
+
+
+def _absent(not_collected: Sequence[str]) -> tuple[str, ...]:
+    return (f"Not analysed: {'; '.join(not_collected)}.",) if not_collected else ()
 
 
 def _patient_count(value: Any, min_cell: int) -> str:
@@ -480,8 +495,14 @@ def model_table(
     methods: set[str] = set()
     previous_outcome = None
     previous_section = ""
+    not_collected: list[str] = []
     for model in models:
         model_id = _text(_field(model, "id"))
+        if _text(fit_by_id.get(model_id, {}).get("status")) == "not collected":
+            # An instrument the cohort did not collect: the row leaves the table, a note says why (once).
+            reason = _text(fit_by_id[model_id].get("warnings")).removeprefix("not analysed: ")
+            not_collected += [reason] if reason not in not_collected else []
+            continue
         section = _text(_field(model, "section"))
         if section and section != previous_section:
             paper_rows.append({column: "" for column in PAPER_COLUMNS} | {"Predictor": section})
@@ -598,6 +619,7 @@ def model_table(
             full_ids.append(model_id)
 
     method_list = sorted(methods)
+    outcomes_in_table = list(dict.fromkeys(row["Outcome"] for row in full_rows))
     paper_columns = [c for c in PAPER_COLUMNS if with_moderator or c != "Moderator"]
     paper_frame = pd.DataFrame(paper_rows, columns=list(PAPER_COLUMNS))[paper_columns]
     paper = TableLayout(
@@ -607,7 +629,8 @@ def model_table(
         title=TITLES.get(table_id, "Linear mixed model estimations."),
         frame=paper_frame.reset_index(drop=True),
         align=tuple("l" if c in ("Model", "Predictor", "Moderator") else "r" for c in paper_columns),
-        notes=_paper_notes(table_id, alpha, mark_reference, method_list, daggers, missing),
+        notes=_paper_notes(table_id, alpha, mark_reference, method_list, daggers, missing, outcomes_in_table)
+        + _absent(not_collected),
         model_ids=tuple(model_ids),
     )
     full = TableLayout(
@@ -617,7 +640,7 @@ def model_table(
         title=TITLES.get(table_id, "Linear mixed model estimations.") + " All estimates.",
         frame=pd.DataFrame(full_rows, columns=list(FULL_COLUMNS)),
         align=tuple("l" if c in FULL_TEXT_COLUMNS else "r" for c in FULL_COLUMNS),
-        notes=_full_notes(table_id, number, alpha, method_list, failures, missing),
+        notes=_full_notes(table_id, number, alpha, method_list, failures, missing) + _absent(not_collected),
         model_ids=tuple(full_ids),
     )
     return TableFrame(table_id=table_id, paper=paper, full=full)

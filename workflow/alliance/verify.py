@@ -228,8 +228,20 @@ def table_cell(path: Path, row: Mapping[str, Any], column: str, part: int | None
     return float(numbers[part or 0])
 
 
+def _collected(outputs: Outputs, model_id: str) -> None:
+    """A model resting on an instrument the cohort did not collect has no value to compare, and says why."""
+    if outputs.fits is None or "status" not in outputs.fits.columns:
+        return
+    rows = outputs.fits[outputs.fits["model_id"].astype(str) == model_id]
+    if len(rows) and str(rows.iloc[0]["status"]) == "not collected":
+        raise NotReproduced(str(rows.iloc[0]["warnings"]).removeprefix("not analysed: "))
+
+
 def source_value(source: Mapping[str, Any], outputs: Outputs) -> float:
     """The reproduced value a source of ``config/verify.yaml`` points to."""
+    for kind in ("estimates", "fits", "variance_components"):
+        if kind in source:
+            _collected(outputs, str(source[kind]["model_id"]))
     if "patients" in source:
         if outputs.patients is None:
             raise NotReproduced("clean/patients.csv not built")
@@ -460,6 +472,7 @@ def compare_entry(
 
 
 def _estimate_row(outputs: Outputs, model_id: str, term: str) -> Mapping[str, Any]:
+    _collected(outputs, model_id)
     return _one(outputs.estimates, "models/estimates.csv", model_id=model_id, term=term)
 
 

@@ -3,7 +3,7 @@
 # ruff: noqa: F821
 
 from alliance.logs import step_logger
-from alliance.model_runs import run_models
+from alliance.model_runs import progress_line, run_models
 from alliance.models import load_catalogue
 from alliance.pipeline import read_clean, write_json
 
@@ -13,14 +13,8 @@ patients, wai_long, outcomes_long = read_clean(snakemake.input)
 
 
 def progress(number: int, total: int, record: dict) -> None:
-    fit = record["fit"]
-    if "failed" in fit:
-        log.warning(f"[{number}/{total}] {record['model_id']}: fit failed: {fit['failed']}")
-    else:
-        log.info(
-            f"[{number}/{total}] {record['model_id']}: {fit['n_patients']} patients, {fit['n_obs']} observations; "
-            f"{fit['engine']} ({fit['optimizer']}), converged={fit['converged']}"
-        )
+    level, text = progress_line(record)
+    log.log(level, f"[{number}/{total}] {text}")
 
 
 records = run_models(snakemake.params.model_ids, catalogue, patients, wai_long, outcomes_long, progress)
