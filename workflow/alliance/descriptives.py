@@ -101,6 +101,15 @@ def small_text(min_cell: int) -> str:
     return f"< {min_cell}"
 
 
+# A share or mean of no one is not defined: a dash, explained by a note (never a blank a reader must guess).
+UNDEFINED = "\u2013"
+UNDEFINED_NOTE = f"{UNDEFINED}: not defined (no patients in the group)."
+
+
+def undefined_note(*frames: pd.DataFrame) -> tuple[str, ...]:
+    return (UNDEFINED_NOTE,) if any(frame.isin([UNDEFINED]).any().any() for frame in frames) else ()
+
+
 def count_cell(count: float, min_cell: int) -> str:
     return small_text(min_cell) if is_small(count, min_cell) else format_integer(count)
 
@@ -109,12 +118,12 @@ def pct_cell(count: float, n: float, min_cell: int, decimals: int = 0) -> str:
     """Per cent ``count / n``; "< min_cell" when the numerator, its complement or the denominator is small.
 
     The complement counts too: 98 % of 100 reveals the 2 patients without the characteristic.
-    "" when n is 0.
+    UNDEFINED when n is 0.
     """
     if is_small(count, min_cell) or is_small(n, min_cell) or (not math.isnan(n) and is_small(n - count, min_cell)):
         return small_text(min_cell)
     if math.isnan(n) or n == 0:
-        return ""
+        return UNDEFINED
     return format_fixed(100.0 * count / n, decimals)
 
 
@@ -123,7 +132,7 @@ def mean_sd_cell(values: pd.Series, decimals: int, min_cell: int) -> str:
     if is_small(n, min_cell):
         return small_text(min_cell)
     if n == 0:
-        return ""
+        return UNDEFINED
     sd = float(values.std(ddof=1)) if n > 1 else math.nan
     mean = format_fixed(float(values.mean()), decimals)
     return f"{mean} ({format_fixed(sd, decimals)})" if not math.isnan(sd) else mean
@@ -410,6 +419,7 @@ def table_2(
         f"{FISHER_MARK} Fisher's exact test (two-sided), because an expected cell count was below 5.",
         f"Significant differences (p < {a}) are marked with * (p < 0.05) ** (p < 0.01) or *** (p < 0.001).",
         *disclosure_note(min_cell),
+        *undefined_note(pd.DataFrame(paper_rows), pd.DataFrame(full_rows)),
         *(
             (
                 (
@@ -459,7 +469,7 @@ def _statistic_cell(values: pd.Series, what: str, small: bool, min_cell: int) ->
     if small:
         return small_text(min_cell)
     if values.empty:
-        return ""
+        return UNDEFINED
     return format_fixed(float(values.mean()) if what == "mean" else float(values.std(ddof=1)), 2)
 
 
@@ -498,9 +508,15 @@ def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[st
     ]
     paper_rows: list[list[str]] = []
     full_rows: list[list[str]] = []
+    measures: list[str] = []
+    absent: list[str] = []
     for measure, label in OUTCOME_MEASURES:
         baseline = pd.to_numeric(patients[f"baseline_{measure}"], errors="coerce").astype("float64")
         final = pd.to_numeric(patients[f"final_{measure}"], errors="coerce").astype("float64")
+        if not (baseline.notna().any() or final.notna().any()):
+            absent.append(label)  # an optional instrument the cohort did not collect: its row leaves the table
+            continue
+        measures.append(measure)
         both = baseline.notna() & final.notna()
         n_both = int(both.sum())
         group_column = f"{measure}_outcome"
@@ -565,6 +581,12 @@ def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[st
             "final GAF."
         ),
         *disclosure_note(min_cell),
+        *undefined_note(pd.DataFrame(paper_rows), pd.DataFrame(full_rows)),
+        *(
+            (f"Not collected in this cohort (no assessments at admission or discharge): {', '.join(absent)}.",)
+            if absent
+            else ()
+        ),
     )
     paper = TableLayout(
         table_id="table_outcome_change",
@@ -574,7 +596,7 @@ def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[st
         frame=pd.DataFrame(paper_rows, columns=paper_columns),
         align=("l", *(("r",) * 6)),
         notes=notes,
-        model_ids=tuple(m for m, _ in OUTCOME_MEASURES),
+        model_ids=tuple(measures),
     )
     full = TableLayout(
         table_id="table_outcome_change",
@@ -584,7 +606,7 @@ def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[st
         frame=pd.DataFrame(full_rows, columns=full_columns),
         align=("l", *(("r",) * 13)),
         notes=notes,
-        model_ids=tuple(m for m, _ in OUTCOME_MEASURES),
+        model_ids=tuple(measures),
     )
     return TableFrame(table_id="table_outcome_change", paper=paper, full=full)
 

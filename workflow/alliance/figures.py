@@ -216,22 +216,48 @@ def count_label(n: int, min_cell: int) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def model_line(record: Mapping[str, Any], covariates: Mapping[str, float]) -> pd.DataFrame | None:
+    """The model-implied trajectory, or None for a model that has no fit (it failed: a group with no
+    patients, a predictor with one level), which the figure then says instead of drawing."""
+    fit = record.get("fit", record)
+    if "fixed" not in fit:
+        return None
+    return trajectory(record, covariates, MONTHS)
+
+
+def _no_model(ax: Axes, group: Group) -> None:
+    """A line of text in the panel instead of a trajectory that could not be estimated."""
+    shown = sum(1 for text in ax.texts if text.get_gid() == "no-model")
+    ax.text(
+        0.02,
+        0.03 + 0.06 * shown,
+        f"{group.label}: model not estimable (no line)",
+        transform=ax.transAxes,
+        fontsize=5.5,
+        color=group.shade,
+        gid="no-model",
+    )
+
+
 def _draw_group(
-    ax: Axes, group: Group, line: pd.DataFrame, observed: pd.DataFrame, offset: float, band_alpha: float
+    ax: Axes, group: Group, line: pd.DataFrame | None, observed: pd.DataFrame, offset: float, band_alpha: float
 ) -> None:
-    if band_alpha > 0:
+    if line is None:
+        _no_model(ax, group)
+    elif band_alpha > 0:
         ax.fill_between(
             line["month"], line["ci_low"], line["ci_high"], color=group.shade, alpha=band_alpha, linewidth=0, zorder=1
         )
-    ax.plot(
-        line["month"],
-        line["mean"],
-        color=group.shade,
-        linestyle=group.linestyle,
-        label=f"{group.label} (model)",
-        gid=f"model-{group.key}",
-        zorder=3,
-    )
+    if line is not None:
+        ax.plot(
+            line["month"],
+            line["mean"],
+            color=group.shade,
+            linestyle=group.linestyle,
+            label=f"{group.label} (model)",
+            gid=f"model-{group.key}",
+            zorder=3,
+        )
     shown = observed.loc[~observed["suppressed"]]
     half = (shown["ci_high"] - shown["ci_low"]).to_numpy() / 2
     ax.errorbar(
@@ -306,7 +332,7 @@ def figure_1(
             record = records[f"{subscale}_poor_outcome"]
             observed = wave_summary(wai_long, patients, subscale, FIGURE_1_GROUPS, min_cell)
             for k, group in enumerate(FIGURE_1_GROUPS):
-                line = trajectory(record, {"poor_outcome": float(group.outcome_group == "poor")}, MONTHS)
+                line = model_line(record, {"poor_outcome": float(group.outcome_group == "poor")})
                 _draw_group(ax, group, line, observed.loc[observed["group"] == group.key], (k - 0.5) * 0.8, 0.15)
             _format_axes(ax, ylim)
             ax.set_title(subscale.capitalize(), loc="left", fontweight="bold")
@@ -344,7 +370,7 @@ def figure_2(
         observed = wave_summary(wai_long, patients, "tasks", FIGURE_2_GROUPS, min_cell)
         for k, group in enumerate(FIGURE_2_GROUPS):
             model_id, term = FIGURE_2_MODELS[group.key]
-            line = trajectory(records[model_id], {term: 1.0}, MONTHS)
+            line = model_line(records[model_id], {term: 1.0})
             offset = (k - 1.5) * 0.6
             _draw_group(ax, group, line, observed.loc[observed["group"] == group.key], offset, 0.1 if bands else 0.0)
         _format_axes(ax, ylim)

@@ -21,7 +21,16 @@ import pandas as pd
 from scipy import stats
 
 from alliance import derive
-from alliance.descriptives import count_cell, disclosure_note, is_small, pct_cell, small_text, table_2
+from alliance.descriptives import (
+    UNDEFINED,
+    UNDEFINED_NOTE,
+    count_cell,
+    disclosure_note,
+    is_small,
+    pct_cell,
+    small_text,
+    table_2,
+)
 from alliance.pipeline import write_json
 from alliance.tables import Align, TableFrame, TableLayout, format_fixed, format_integer, write_table
 
@@ -139,7 +148,7 @@ def _cells(group: Mapping[str, Any], min_cell: int) -> dict[str, str]:
         text = small_text(min_cell)
         cells["mean_sd"] = cells["range"] = text
     elif n == 0:
-        cells["mean_sd"] = cells["range"] = ""
+        cells["mean_sd"] = cells["range"] = UNDEFINED
     else:
         mean, sd = _stat(group, "wai_assessments_mean"), _stat(group, "wai_assessments_sd")
         cells["mean_sd"] = format_fixed(mean, 1) + (f" ({format_fixed(sd, 1)})" if not math.isnan(sd) else "")
@@ -196,6 +205,7 @@ def missing_summary_table(summary: Mapping[str, Any], min_cell: int) -> TableFra
             f"at < {format_integer(FIRST_YEAR_MONTHS)} months; per cent of patients with exactly one WAI."
         ),
         *disclosure_note(min_cell),
+        *((UNDEFINED_NOTE,) if any(UNDEFINED in group.values() for group in cells.values()) else ()),
     )
 
     right: tuple[Align, ...] = tuple("r" for _ in GROUPS)
