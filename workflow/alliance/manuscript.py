@@ -23,7 +23,7 @@ import math
 import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +108,24 @@ class Num:
     """A number and where it came from: ``file`` (relative to the cohort's results, or a config file)
     and ``key`` (the row and column of a CSV, the dotted path of a JSON or YAML value).
 
-    ``suppressed``: the value rests on fewer patients than the cohort's min_cell and is not disclosed."""
+    ``suppressed``: the value rests on fewer patients than the cohort's min_cell and is not disclosed.
+    ``reason``: the value does not exist by design, said in words where the number would stand ("not
+    estimable" for an effect of a model that could not be fitted, "not defined" for a share of no one).
+    A value that is missing without a reason is an error: a blank where a number should be."""
 
     value: float
     file: str
     key: str
     suppressed: int = 0
+    reason: str = ""
 
     @property
     def missing(self) -> bool:
-        return not self.suppressed and not math.isfinite(self.value)
+        return not self.suppressed and not self.reason and not math.isfinite(self.value)
+
+    @property
+    def available(self) -> bool:
+        return not self.suppressed and not self.reason and math.isfinite(self.value)
 
 
 def _to_float(value: Any) -> float:
@@ -218,9 +226,12 @@ class Recorder:
     def mark(self, number: Num, kind: str) -> str:
         if number.missing:
             raise ManuscriptError(f"no value for {number.file}: {number.key} (a blank where a number should be)")
-        if number.suppressed:
-            text = f"< {number.suppressed}"
+        if number.reason:
+            text = number.reason
             value: float | None = None
+        elif number.suppressed:
+            text = f"< {number.suppressed}"
+            value = None
         else:
             text = format_value(kind, number.value)
             value = number.value
@@ -309,8 +320,24 @@ def is_positive(effect: Mapping[str, Any]) -> bool:
     return _num(effect["estimate"]).value > 0
 
 
+NOT_ESTIMABLE = "could not be estimated"
+
+
+def unavailable(effect: Mapping[str, Any]) -> str:
+    """Why an effect has no estimate (its model could not be fitted, or rests on an instrument the cohort
+    did not collect), or "" when it has one."""
+    for key in ("estimate", "p_value"):  # an effect of a model, or a test (which has no estimate)
+        value = effect.get(key)
+        if isinstance(value, Num) and value.reason:
+            return value.reason
+    return ""
+
+
 def claim(effect: Mapping[str, Any], alpha: float, up: str, down: str, none: str) -> str:
-    """``up`` when the effect is significant and positive, ``down`` when significant and negative, else ``none``."""
+    """``up`` when the effect is significant and positive, ``down`` when significant and negative, else ``none``
+    (and NOT_ESTIMABLE for an effect without an estimate)."""
+    if unavailable(effect):
+        return NOT_ESTIMABLE
     if not is_significant(effect, alpha):
         return none
     if up == down:  # no direction to tell (e.g. a test statistic)
@@ -318,13 +345,13 @@ def claim(effect: Mapping[str, Any], alpha: float, up: str, down: str, none: str
     return up if is_positive(effect) else down
 
 
-CLAIM_ORDER = ("up", "down", "none")
+CLAIM_ORDER = ("up", "down", "none", "unavailable")
 
 
 def group_claims(pairs: Iterable[Sequence[Any]], alpha: float, up: str, down: str, none: str) -> list[dict[str, Any]]:
     """(name, effect) pairs grouped by the claim their effect supports, in the order up, down, none; groups
     without members are left out. Each group: {"phrase", "names", "effects"}."""
-    phrases = {"up": up, "down": down, "none": none}
+    phrases = {"up": up, "down": down, "none": none, "unavailable": NOT_ESTIMABLE}
     groups: dict[str, dict[str, Any]] = {}
     for name, effect in pairs:
         phrase = claim(effect, alpha, up, down, none)
@@ -371,8 +398,12 @@ def join_names(names: Sequence[str], conjunction: str = "and") -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> SandboxedEnvironment:
-    """A sandboxed Jinja2 environment with strict undefined values and the APA filters bound to ``recorder``."""
+def make_environment(
+    template_dir: Path, alpha: float, recorder: Recorder, collected: Mapping[str, bool] | None = None
+) -> SandboxedEnvironment:
+    """A sandboxed Jinja2 environment with strict undefined values and the APA filters bound to ``recorder``;
+    ``collected``: the outcomes the cohort collected (by default all)."""
+    collected = dict(collected or {})
 
     def finalize(value: Any) -> Any:
         if isinstance(value, Num):
@@ -399,6 +430,8 @@ def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> Sa
 
     def pct(value: Any, places: int = 0) -> str:
         number = _num(value)
+        if number.reason:
+            return recorder.mark(number, f"pct{places}")
         return recorder.mark(number, f"pct{places}") + ("%" if not number.suppressed else " patients")
 
     def corr(value: Any) -> str:
@@ -406,27 +439,40 @@ def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> Sa
 
     def p(value: Any) -> str:
         number = _num(value)
+        if number.reason:
+            return recorder.mark(number, "p")
         if number.missing:
             raise ManuscriptError(f"no value for {number.file}: {number.key}")
         return f"*p* {p_relation(number.value)} " + recorder.mark(number, "p")
 
+    # An effect without an estimate says why once ("not estimable"), in place of all its numbers.
     def est_se(effect: Mapping[str, Any], places: int = 2) -> str:
+        if unavailable(effect):
+            return num(effect["estimate"], places)
         return f"{num(effect['estimate'], places)} ({num(effect['std_error'], places)})"
 
     def ci(effect: Mapping[str, Any], places: int = 2) -> str:
+        if unavailable(effect):
+            return num(effect["estimate"], places)
         return f"95% CI [{num(effect['ci_low'], places)}, {num(effect['ci_high'], places)}]"
 
     def t_test(effect: Mapping[str, Any]) -> str:
+        if unavailable(effect):
+            return num(effect["estimate"])
         return f"*t*({num(effect['df'], 1)}) = {num(effect['statistic'], 2)}"
 
     def coef(effect: Mapping[str, Any], places: int = 2) -> str:
         """APA: *b* = 0.02, *SE* = 0.01, *t*(139.2) = 2.10, *p* = .037, 95% CI [0.00, 0.04]."""
+        if unavailable(effect):
+            return num(effect["estimate"], places)
         return (
             f"*b* = {num(effect['estimate'], places)}, *SE* = {num(effect['std_error'], places)}, "
             f"{t_test(effect)}, {p(effect['p_value'])}, {ci(effect, places)}"
         )
 
     def chi2(test: Mapping[str, Any]) -> str:
+        if unavailable(test):
+            return p(test["p_value"])
         return f"χ²({integer(test['df'])}) = {num(test['chi2'], 2)}, {p(test['p_value'])}"
 
     def mean_sd(pair: Mapping[str, Any], places: int = 1) -> str:
@@ -436,7 +482,11 @@ def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> Sa
         """The p values of several effects in one phrase: "all *p* < .001", "all *p* ≤ .034" when all are
         significant, "all *p* ≥ .210" when none is, else each one."""
         items = list(effects)
-        values = [_num(e["p_value"]) for e in items]
+        if not items:
+            raise ManuscriptError("ps: no effects to report (choose the sentence for that case in the template)")
+        if all(unavailable(e) for e in items):
+            return p(items[0]["p_value"])
+        values = [_num(e["p_value"]) for e in items if not unavailable(e)]
         if len(values) == 1:
             return p(values[0])
         if all(v.value < 0.001 for v in values):
@@ -466,6 +516,10 @@ def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> Sa
         return mean_sd({"mean": record["discharge_mean"], "sd": record["discharge_sd"]}, places=2)
 
     env.filters.update(
+        analysed=lambda pairs: [pair for pair in pairs if pair[1]["collected"]],
+        # (name, outcome) pairs of the outcomes the cohort collected (context "collected").
+        collected_only=lambda pairs: [pair for pair in pairs if collected.get(pair[1], True)],
+        plural_s=lambda items: "s" if len(list(items)) > 1 else "",
         pair_slope=lambda pair: (pair[0], pair[1]["slope"]),
         pair_pred=lambda pair: (pair[0], pair[1]["pred"]),
         pair_pred_slope=lambda pair: (pair[0], pair[1]["pred_slope"]),
@@ -499,6 +553,8 @@ def make_environment(template_dir: Path, alpha: float, recorder: Recorder) -> Sa
         negative=lambda effect: _num(effect["estimate"]).value < 0,
         lrt_significant=lambda model: is_significant(model["lrt"], alpha),
         sourced=lambda value: isinstance(value, Num) and not value.missing,
+        # A number that exists (not withheld, not undefined by design): for clauses that only make sense with it.
+        available=lambda value: isinstance(value, Num) and value.available,
     )
     return env
 
@@ -522,7 +578,7 @@ class Rendered:
 def render(template_dir: Path, name: str, context: Mapping[str, Any], alpha: float) -> Rendered:
     """Render one template; every number recorded, undefined keys and unsourced numbers fail."""
     recorder = Recorder()
-    env = make_environment(Path(template_dir), alpha, recorder)
+    env = make_environment(Path(template_dir), alpha, recorder, context.get("collected"))
     env.globals["table"] = lambda table_id: _include_table(context, table_id, recorder)
     env.globals["serial"] = lambda loop: serial(loop.index, loop.length)
     try:
@@ -575,12 +631,15 @@ def model_records(
         spec = specs.get(model_id)
         if spec is None:
             continue
+        status = str(fit.get("status", "")).strip()
         record: dict[str, Any] = {
             "id": model_id,
             "outcome": spec.outcome,
             "name": SUBSCALE_NAMES.get(spec.outcome, spec.outcome),
             "label": spec.label or "",
             "converged": str(fit.get("converged", "")).strip().lower() == "true",
+            "status": status,
+            "collected": status != "not collected",
             **_row_nums(fit, FITS, {"model_id": model_id}, FIT_NUMBERS),
         }
         for _, row in estimates[estimates["model_id"].eq(model_id)].iterrows():
@@ -607,8 +666,52 @@ def model_records(
                 "versus": str(row["versus_model_id"]),
                 **_row_nums(row, LRT, selectors, ("n_patients", "chi2", "df", "p_value")),
             }
-        records[model_id] = record
+        records[model_id] = _with_reasons(record, spec, status)
     return records
+
+
+ROLE_NAMES = ("intercept", "slope", "pred", "pred_slope")
+
+
+def _expected_roles(spec: ModelSpec) -> tuple[str, ...]:
+    if spec.kind != "growth":
+        return ("intercept",)
+    return ROLE_NAMES if spec.predictor is not None else ("intercept", "slope")
+
+
+def _with_reasons(record: dict[str, Any], spec: ModelSpec, status: str) -> dict[str, Any]:
+    """Every number a model's record can have, present: a model without a fit (it failed, or rests on an
+    instrument the cohort did not collect) has its effects, variances and test as words; an explained
+    variance against a reference without that variance is "not defined"."""
+    reason = {"not collected": "not collected", "failed": "not estimable"}.get(status, "")
+
+    def say(nums: dict[str, Any], why: str) -> dict[str, Any]:
+        return {k: replace(v, reason=why) if isinstance(v, Num) and v.missing else v for k, v in nums.items()}
+
+    selectors = {"model_id": spec.id}
+    if reason:
+        record.update(say({k: record[k] for k in FIT_NUMBERS}, reason))
+    else:
+        record.update(say({k: record[k] for k in ("explained_intercept_pct", "explained_slope_pct")}, "not defined"))
+    why = reason or "not estimable"
+    for role in _expected_roles(spec):
+        if role not in record:
+            nums = {
+                c: Num(math.nan, ESTIMATES, csv_key({**selectors, "role": role}, c), reason=why) for c in EFFECT_COLUMNS
+            }
+            record[role] = {"term": "", **nums}
+    for component in ("intercept", "covariance", "slope", "residual"):
+        if component not in record["variance"] and (component in ("intercept", "residual") or spec.kind == "growth"):
+            key = {**selectors, "component": component}
+            columns = ("estimate", "std_error", "statistic", "p_value")
+            record["variance"][component] = {c: Num(math.nan, VARIANCE, csv_key(key, c), reason=why) for c in columns}
+    if "lrt" not in record and (spec.reference or (spec.kind == "growth" and not spec.predictor and not spec.controls)):
+        columns = ("n_patients", "chi2", "df", "p_value")
+        record["lrt"] = {
+            "versus": spec.reference or "",
+            **{c: Num(math.nan, LRT, csv_key(selectors, c), reason=why) for c in columns},
+        }
+    return record
 
 
 def _role(term: str, spec: ModelSpec) -> str:
@@ -635,6 +738,11 @@ def _json_nums(value: Any, file: str, path: str) -> Any:
             for k, v in record.items():
                 if isinstance(v, Num) and v.missing:
                     record[k] = Num(v.value, v.file, v.key, suppressed=withheld)
+        undefined = value.get("undefined")
+        if isinstance(undefined, str) and undefined:  # values that do not exist (a statistic of no one)
+            for k, v in record.items():
+                if isinstance(v, Num) and v.missing:
+                    record[k] = replace(v, reason=undefined)
         return record
     if isinstance(value, list):
         return [_json_nums(v, file, f"{path}.{i}") for i, v in enumerate(value)]
@@ -652,6 +760,8 @@ def _cell_num(text: str, file: str, selectors: Mapping[str, str], column: str) -
     small = re.fullmatch(r"<\s*(\d+)", text)
     if small:
         return Num(math.nan, file, key, suppressed=int(small.group(1)))
+    if text == descriptives.UNDEFINED:
+        return Num(math.nan, file, key, reason="not defined")
     return Num(_to_float(text.rstrip("%")), file, key)
 
 
@@ -722,7 +832,7 @@ def robustness_records(records: Mapping[str, Mapping[str, Any]], catalogue: Cata
         for finding in catalogue.robustness.findings:
             model_id = variant_model_id(catalogue, finding.model, variant.id)
             effect = records.get(model_id or "", {}).get("pred_slope" if finding.effect == "slope" else "pred")
-            if effect is None:
+            if effect is None or unavailable(effect) == "not collected":
                 continue
             estimate, p_value = _num(effect["estimate"]).value, _num(effect["p_value"]).value
             findings.append(
@@ -733,8 +843,19 @@ def robustness_records(records: Mapping[str, Mapping[str, Any]], catalogue: Cata
                     "holds": robustness.holds(finding, estimate, p_value, catalogue.settings.alpha),
                 }
             )
-        out.append({"id": variant.id, "label": variant.label, "findings": findings})
+        if findings:  # a variant resting on an instrument the cohort did not collect is left out
+            out.append({"id": variant.id, "label": variant.label, "findings": findings})
     return out
+
+
+def collected_outcomes(fits: pd.DataFrame) -> dict[str, bool]:
+    """Per clinical outcome, whether the cohort collected it: not when its models were "not collected"
+    (an optional instrument absent from the exports); templates leave such an outcome out."""
+    collected = {name: True for name in SUBSCALE_NAMES}
+    for _, fit in fits.iterrows():
+        if str(fit.get("status", "")).strip() == "not collected" and str(fit["outcome"]) in collected:
+            collected[str(fit["outcome"])] = False
+    return collected
 
 
 def build_context(
@@ -759,13 +880,17 @@ def build_context(
     missing = _json_nums(summary, SUMMARY, "")
     missing["summary"]["groups"] = disclose_groups(missing["summary"]["groups"], min_cell)
     records = model_records(fits, estimates, variance, lrt, catalogue)
+    change = outcome_change_records(_read_csv(results_dir, OUTCOME_CHANGE))
     return {
+        "collected": {
+            k: v and (k not in ("gaf", "wsas", "bsi") or k in change) for k, v in collected_outcomes(fits).items()
+        },
         "alpha": Num(catalogue.settings.alpha, "config/models.yaml", "settings.alpha"),
         "method": catalogue.settings.method,
         "m": records,
         "robustness": robustness_records(records, catalogue),
         "missing": missing,
-        "change": outcome_change_records(_read_csv(results_dir, OUTCOME_CHANGE)),
+        "change": change,
         "cohort": _json_nums(described, DESCRIPTIVES, ""),
         "config": dict(config_values),
         "tables": table_blocks(results_dir, table_ids),
@@ -789,16 +914,33 @@ def _share(count: int, n: int, min_cell: int) -> dict[str, Any]:
     if descriptives.is_small(count, min_cell) or descriptives.is_small(n, min_cell):
         small_n = descriptives.is_small(n, min_cell)
         return {"n": None if small_n else n, "count": None, "pct": None, "suppressed": min_cell}
-    return {"n": n, "count": count, "pct": _rounded(100.0 * count / n) if n else None}
+    if not n:
+        return {"n": n, "count": count, "pct": None, "undefined": NOT_DEFINED}
+    return {"n": n, "count": count, "pct": _rounded(100.0 * count / n)}
+
+
+# A statistic of no one (a share of an empty group, a test with an empty subgroup): said in words.
+NOT_DEFINED = "not defined"
+
+
+def _defined(record: dict[str, Any]) -> dict[str, Any]:
+    """The record, marked ``undefined`` when one of its statistics could not be computed (None)."""
+    return {**record, "undefined": NOT_DEFINED} if any(v is None for v in record.values()) else record
+
+
+def _mean_sd(values: pd.Series) -> dict[str, Any]:
+    return _defined({"mean": _rounded(float(values.mean())), "sd": _rounded(float(values.std(ddof=1)))})
 
 
 def _test_record(result: descriptives.TestResult) -> dict[str, Any]:
-    return {
-        "test": result.test,
-        "statistic": _rounded(result.statistic),
-        "df": _rounded(result.df),
-        "p_value": _rounded(result.p_value) if not math.isnan(result.p_value) else None,
-    }
+    return _defined(
+        {
+            "test": result.test,
+            "statistic": _rounded(result.statistic),
+            "df": _rounded(result.df),
+            "p_value": _rounded(result.p_value) if not math.isnan(result.p_value) else None,
+        }
+    )
 
 
 def cohort_descriptives(patients: pd.DataFrame, rows: Sequence[descriptives.RowSpec], min_cell: int) -> dict[str, Any]:
@@ -811,7 +953,7 @@ def cohort_descriptives(patients: pd.DataFrame, rows: Sequence[descriptives.RowS
     planned = pd.to_numeric(patients.get("completed_as_planned"), errors="coerce").astype("float64")
     record: dict[str, Any] = {
         "n_patients": len(patients),
-        "treatment_months": {"mean": _rounded(float(months.mean())), "sd": _rounded(float(months.std(ddof=1)))},
+        "treatment_months": _mean_sd(months),
         "termination": {
             kind: _share(int(termination.eq(kind).sum()), len(patients), min_cell) for kind in TERMINATION_KINDS
         },
@@ -821,20 +963,19 @@ def cohort_descriptives(patients: pd.DataFrame, rows: Sequence[descriptives.RowS
     for group in descriptives.GROUPS:
         members = groups.eq(group)
         n = int(members.sum())
-        record["groups"][group] = {
-            "n": n,
-            "pct_of_classified": _rounded(100.0 * n / n_classified) if n_classified else None,
-            "treatment_months": {
-                "mean": _rounded(float(months[members].mean())),
-                "sd": _rounded(float(months[members].std(ddof=1))),
-            },
-            "completed_as_planned": _share(
-                int(planned[members].eq(1).sum()), int(planned[members].notna().sum()), min_cell
-            ),
-            "termination": {
-                kind: _share(int((termination.eq(kind) & members).sum()), n, min_cell) for kind in TERMINATION_KINDS
-            },
-        }
+        record["groups"][group] = _defined(
+            {
+                "n": n,
+                "pct_of_classified": _rounded(100.0 * n / n_classified) if n_classified else None,
+                "treatment_months": _mean_sd(months[members]),
+                "completed_as_planned": _share(
+                    int(planned[members].eq(1).sum()), int(planned[members].notna().sum()), min_cell
+                ),
+                "termination": {
+                    kind: _share(int((termination.eq(kind) & members).sum()), n, min_cell) for kind in TERMINATION_KINDS
+                },
+            }
+        )
     classified = patients[groups.isin(descriptives.GROUPS)]
     good, poor = (classified["outcome_group"].eq(g) for g in descriptives.GROUPS)
     record["tests"] = {
@@ -867,12 +1008,11 @@ def cohort_descriptives(patients: pd.DataFrame, rows: Sequence[descriptives.RowS
                 entry[group] = _share(int(values.sum()), int(values.size), min_cell)
             else:
                 small = descriptives.is_small(values.size, min_cell)
-                entry[group] = {
-                    "n": None if small else int(values.size),
-                    "mean": None if small else _rounded(float(values.mean())),
-                    "sd": None if small else _rounded(float(values.std(ddof=1))),
-                    **({"suppressed": min_cell} if small else {}),
-                }
+                entry[group] = (
+                    {"n": None, "mean": None, "sd": None, "suppressed": min_cell}
+                    if small
+                    else {"n": int(values.size), **_mean_sd(values)}
+                )
         entry["test"] = _test_record(result.test)
         table_2.append(entry)
     record["table_2"] = table_2
