@@ -160,6 +160,8 @@ def test_two_small_cohorts_covering_every_variation_build_the_whole_paper(tmp_pa
     assert "WSAS" not in results_text and "BSI" not in results_text
     change = (required_only / "tables" / "table_outcome_change.md").read_text(encoding="utf-8")
     assert "Not collected in this cohort" in change
+    robustness = (required_only / "tables" / "table_robustness.md").read_text(encoding="utf-8")
+    assert "WSAS" not in robustness.split("Estimate (SE)")[0] and "Not analysed: WSAS not collected" in robustness
 
     # Undefined values are words: no one below the BSI cut-off leaves "of these, good GAF outcome" undefined.
     change = pd.read_csv(extreme / "tables" / "table_outcome_change_full.csv", dtype=str, keep_default_na=False)

@@ -29,6 +29,7 @@ from alliance.tables import (
     TableFrame,
     TableLayout,
     _float,
+    _text,
     _truthy,
     format_df,
     format_estimate,
@@ -107,6 +108,9 @@ def robustness_rows(catalogue: Catalogue, fits: pd.DataFrame, estimates: pd.Data
                     n_patients=_float(fit.get("n_patients")),
                     n_obs=_float(fit.get("n_obs")),
                     converged=_truthy(fit.get("converged")),
+                    # An instrument the cohort did not collect (the WSAS outcome without WSAS exports).
+                    collected=_text(fit.get("status")) != "not collected",
+                    why=_text(fit.get("warnings")).removeprefix("not analysed: "),
                 )
                 record["holds"] = holds(finding, record["estimate"], record["p_value"], alpha)
             rows.append(record)
@@ -118,7 +122,10 @@ def robustness_table(
 ) -> TableFrame:
     alpha = catalogue.settings.alpha
     records = robustness_rows(catalogue, fits, estimates)
-    variants = catalogue.robustness.variants
+    # A control resting on an instrument the cohort did not collect leaves the table, with a note.
+    absent = {r["variant"]: r["why"] for r in records if r["applies"] and not r["collected"]}
+    records = [r for r in records if r["variant"] not in absent]
+    variants = [v for v in catalogue.robustness.variants if v.label not in absent]
     paper_rows, full_rows, paper_ids, full_ids = [], [], [], []
     for finding in catalogue.robustness.findings:
         mine = [r for r in records if r["finding_id"] == finding.id]
@@ -183,6 +190,7 @@ def robustness_table(
             "Gibbons, 1997). WSAS/BSI: the dichotomous end-of-treatment outcomes in place of the GAF subgroups."
         ),
         *disclosure_note(min_cell),
+        *((f"Not analysed: {'; '.join(dict.fromkeys(absent.values()))}.",) if absent else ()),
     )
     return _frame(
         "table_robustness",
