@@ -298,7 +298,26 @@ def little_mcar_test(matrix: pd.DataFrame, tol: float = 1e-10, max_iter: int = 1
     }
     if n == 0 or p == 0:
         return {**result, "chi2": math.nan, "df": 0, "p_value": math.nan, "n_patterns": 0, "em_iterations": 0}
-    mu, sigma, iterations = em_mvn(x, tol=tol, max_iter=max_iter)
+    try:
+        mu, sigma, iterations = em_mvn(x, tol=tol, max_iter=max_iter)
+        return {**result, **_little_statistic(x, mu, sigma), "em_iterations": int(iterations)}
+    except np.linalg.LinAlgError:
+        # Too few patients for the waves' covariance (a small cohort, a wave nobody reached twice): no test.
+        return {
+            **result,
+            "chi2": math.nan,
+            "df": 0,
+            "p_value": math.nan,
+            "n_patterns": 0,
+            "em_iterations": 0,
+            "note": "the covariance of the waves is singular: too few patients",
+            "undefined": "not estimable",
+        }
+
+
+def _little_statistic(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> dict[str, Any]:
+    """d2, df and p of Little's test, from the EM estimates (LinAlgError where Sigma_j is singular)."""
+    p = x.shape[1]
     observed = ~np.isnan(x)
     patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
@@ -312,13 +331,12 @@ def little_mcar_test(matrix: pd.DataFrame, tol: float = 1e-10, max_iter: int = 1
         df += o.size
     p_value = float(stats.chi2.sf(d2, df)) if df > 0 else math.nan
     return {
-        **result,
         "chi2": d2,
         "df": int(df),
         "p_value": p_value,
         "n_patterns": len(patterns),
-        "em_iterations": int(iterations),
         "note": "" if df > 0 else "a single missing-data pattern: nothing to compare, no test",
+        **({} if df > 0 else {"undefined": "not defined"}),
     }
 
 
