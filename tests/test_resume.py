@@ -44,13 +44,10 @@ def output_digests(project: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> dict[str, str]:
-    """The digests of the default build from a fresh copy, run once without interruption."""
-    project = tmp_path_factory.mktemp("uninterrupted") / "project"
-    copy_project(ROOT, project)
-    result = run_snakemake(project)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return output_digests(project)
+def uninterrupted(default_build) -> dict[str, str]:
+    """The digests of the default build from a fresh copy, run once without interruption (shared by the
+    session: tests/conftest.py)."""
+    return default_build.digests
 
 
 def marked_incomplete(project: Path) -> set[str]:

@@ -10,18 +10,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from alliance.manifest import copy_project
 from browser import chromium, dump_dom, image_sizes
+from conftest import built_copy
 from doc_commands import run_documented
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def verified(tmp_path_factory):
-    """A copy of the project (no results) after the quick start's build, then `verify`."""
-    project = tmp_path_factory.mktemp("verify") / "project"
-    copy_project(ROOT, project)
+def verified(tmp_path_factory, default_build):
+    """A copy of the project after the quick start's build (the session's, tests/conftest.py: the command
+    then finds nothing to do), then `verify`."""
+    project = built_copy(default_build, tmp_path_factory.mktemp("verify") / "project")
     build = run_documented(project, ".venv/bin/snakemake --cores all")
     assert build.returncode == 0, build.stderr[-5000:]
     result = run_documented(project, ".venv/bin/snakemake --cores all verify")
