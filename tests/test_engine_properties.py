@@ -250,6 +250,11 @@ RECORDED = {
     "interior optimum missed from every start": Design(
         18, 18, 1, 5, "continuous", 33.0, 0, 0, "patient", 0.5, False, True, True, 0.8, 3.0, 0.9, 2.0, 5.0
     ),
+    # ML (an earlier engine): a correlated start ended just inside the boundary without converging, so the
+    # searches on the faces, where the optimum lies, were skipped: 4.9 below statsmodels (found by the slow run).
+    "unconverged start ends the search": Design(
+        0, 31, 1, 6, "equal_within", 1.0, 0, 1, "observation", 0.5, False, True, True, 0.8, 0.0, 0.0, 0.01, 5.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

@@ -826,6 +826,12 @@ def _face_searches(ss: SufficientStatistics, reml: bool) -> list[_Search]:
     return [*searches, on_d1]
 
 
+def _unsettled(search: _Search, q: int) -> bool:
+    """A search that ended on the boundary or without converging: other starts and faces are tried."""
+    converged = np.isfinite(search.value) and search.decrement < 1e-6
+    return not converged or any(search.lam[k] <= 1e-8 for k in DIAGONAL[q])
+
+
 def _leave_d1_face(ss: SufficientStatistics, reml: bool, at: _Search) -> _Search | None:
     """From a search that ended on the face d1 = 0 (no intercept variance), a search into the interior when
     some direction lowers the deviance there.
@@ -871,11 +877,11 @@ class ExactEngine:
                 search = inside
             if best is None or search.value < best.value - 1e-9:
                 best = search
-            # Further starts only where the first ends on the boundary, where a search can stop on one face
-            # of the parameter space while the optimum is on another.
-            if not any(best.lam[k] <= 1e-8 for k in DIAGONAL[q]):
+            # Further starts only where the best so far ends on the boundary (a search can stop on one face
+            # of the parameter space while the optimum is on another) or did not converge.
+            if not _unsettled(best, q):
                 break
-        if q == 2 and best is not None and any(best.lam[k] <= 1e-8 for k in DIAGONAL[q]):
+        if q == 2 and best is not None and _unsettled(best, q):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for search in _face_searches(ss, reml):
                     if search.value < best.value - 1e-9:
@@ -895,14 +901,15 @@ class ExactEngine:
                 f"{self.optimizer}: not converged after {best.iterations} iterations "
                 f"(the deviance may still be {best.decrement:.3g} above its minimum)"
             )
-        elif float(np.max(best.lam[list(DIAGONAL[q])] / ldl_scale(ss)[list(DIAGONAL[q])])) > 1e10:
-            # The residual variance is a ten-billionth of a random effect's: the likelihood is flat towards
-            # sigma^2 = 0 (e.g. one observation a patient). (At 1e6, before the within/between algebra, it also
-            # flagged legitimate fits: an intercept variance extrapolated to month 0 under a slope correlated
-            # near -1, 1.9e6 times a residual variance of 1e-4.)
+        elif float(np.max(best.lam[list(DIAGONAL[q])] / ldl_scale(ss)[list(DIAGONAL[q])])) > 1e8:
+            # The residual variance is a hundred-millionth of a random effect's: the likelihood is flat towards
+            # sigma^2 = 0 (e.g. one observation a patient, or 5 patients with a random slope), and at that ratio
+            # its digits run out (the dense likelihood agrees to ~1e-7 at 2e9). At 1e6 it also flagged a
+            # legitimate fit: an intercept variance extrapolated to month 0 under a slope correlated near -1,
+            # 1.9e6 times a residual variance of 1e-4.
             converged = False
             notes.append(
-                "the residual variance is negligible beside the random effects' (ratio above 1e10): "
+                "the residual variance is negligible beside the random effects' (ratio above 1e8): "
                 "the model is nearly unidentifiable in these data and its estimates are imprecise"
             )
         return Estimate(lam, sigma_hat(ss, lam, reml), self.optimizer, converged, tuple(notes))
