@@ -513,3 +513,48 @@ def test_robustness_sentences_follow_the_controlled_models(tmp_path):
     plain = (unweakened / "manuscript" / "results.md").read_text(encoding="utf-8")
     plain_sentence = next(line for line in plain.split(". ") if "pattern-mixture models" in line)
     assert "the poorer Goals development in the poor outcome subgroup" in plain_sentence.split("whereas")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Values absent by design (issue 18)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_value_absent_by_design_is_said_in_words_and_recorded(tmp_path):
+    undefined = ms.Num(math.nan, "tables/t.csv", "k", reason="not defined")
+    rendered = render_string(tmp_path, "a share of {{ share | pct }}\n", {"share": undefined})
+    assert rendered.text.strip() == "a share of not defined"
+    assert [(e["key"], e["text"]) for e in rendered.provenance] == [("k", "not defined")]
+    effect = {c: ms.Num(math.nan, "models/estimates.csv", c, reason="not estimable") for c in ms.EFFECT_COLUMNS}
+    text = render_string(tmp_path, "slope {{ e | coef }}; {{ e | claim('up', 'down', 'none') }}\n", {"e": effect}).text
+    assert text.strip() == f"slope not estimable; {ms.NOT_ESTIMABLE}"
+
+
+def test_a_misspelt_key_still_fails_beside_values_absent_by_design(tmp_path):
+    effect = {c: ms.Num(math.nan, "models/estimates.csv", c, reason="not estimable") for c in ms.EFFECT_COLUMNS}
+    with pytest.raises((jinja2.exceptions.UndefinedError, ms.ManuscriptError)):
+        render_string(tmp_path, "{{ e.estimat | num }}\n", {"e": effect})
+
+
+def test_effects_that_cannot_be_estimated_are_grouped_apart():
+    fine = {"estimate": ms.Num(0.2, "f", "e"), "p_value": ms.Num(0.01, "f", "p")}
+    gone = {"estimate": ms.Num(math.nan, "f", "e", reason="not estimable"), "p_value": ms.Num(math.nan, "f", "p")}
+    groups = ms.group_claims([("Goals", fine), ("Bonds", gone)], ALPHA, "rose", "fell", "stayed")
+    assert [(g["phrase"], g["names"]) for g in groups] == [("rose", ["Goals"]), (ms.NOT_ESTIMABLE, ["Bonds"])]
+
+
+def test_records_of_models_without_a_fit_have_every_role_as_words():
+    catalogue = load_catalogue(ROOT / "config" / "models.yaml")
+    fits = pd.DataFrame(
+        [
+            {"model_id": "wsas_growth", "outcome": "wsas", "status": "not collected", "converged": "False"},
+            {"model_id": "goals_poor_outcome", "outcome": "goals", "status": "failed", "converged": "False"},
+        ]
+    )
+    empty = pd.DataFrame(columns=["model_id", "term", "component", "versus_model_id"])
+    records = ms.model_records(fits, empty, empty, empty, catalogue)
+    assert records["wsas_growth"]["collected"] is False
+    assert records["wsas_growth"]["slope"]["estimate"].reason == "not collected"
+    assert records["goals_poor_outcome"]["pred_slope"]["p_value"].reason == "not estimable"
+    assert records["goals_poor_outcome"]["lrt"]["chi2"].reason == "not estimable"
+    assert ms.collected_outcomes(fits)["wsas"] is False and ms.collected_outcomes(fits)["goals"] is True

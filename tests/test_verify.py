@@ -494,3 +494,20 @@ def test_manuscript_apa_statements_are_checked():
     )
     findings = consistency.check_prose(text, "manuscript/results.md")
     assert [(f.line, f.check) for f in findings] == [(2, "p from the test statistic"), (3, "95% CI")]
+
+
+def test_a_model_on_an_instrument_the_cohort_did_not_collect_is_not_reproduced_and_says_why(tmp_path):
+    from alliance.verify import NotReproduced, Outputs, source_value
+
+    fits = pd.DataFrame(
+        [
+            {
+                "model_id": "wsas_growth",
+                "status": "not collected",
+                "warnings": "not analysed: WSAS not collected (no assessments in this cohort's exports)",
+            }
+        ]
+    )
+    outputs = Outputs(tmp_path, fits=fits, estimates=pd.DataFrame(columns=["model_id", "term", "estimate"]))
+    with pytest.raises(NotReproduced, match="WSAS not collected"):
+        source_value({"estimates": {"model_id": "wsas_growth", "term": "time"}}, outputs)

@@ -449,6 +449,17 @@ def _full_notes(
     return tuple(notes)
 
 
+NOT_ESTIMABLE = "\u2013"
+NOT_ESTIMABLE_NOTE = f"{NOT_ESTIMABLE}: not estimable (the model could not be fitted; {DAGGER} gives the reason)."
+NUMERIC_PAPER_COLUMNS = (
+    "Intercept Mean (SE)",
+    "Linear slope Mean (SE)",
+    "Explained intercept variation %",
+    "Explained slope variation %",
+    "AIC",
+)
+
+
 def _absent(not_collected: Sequence[str]) -> tuple[str, ...]:
     return (f"Not analysed: {'; '.join(not_collected)}.",) if not_collected else ()
 
@@ -496,6 +507,7 @@ def model_table(
     previous_outcome = None
     previous_section = ""
     not_collected: list[str] = []
+    not_estimable = False
     for model in models:
         model_id = _text(_field(model, "id"))
         if _text(fit_by_id.get(model_id, {}).get("status")) == "not collected":
@@ -562,6 +574,10 @@ def model_table(
             "Explained slope variation %": explained[1],
             "AIC": format_integer((fit or {}).get("aic")),
         }
+        if _text((fit or {}).get("status")) == "failed":
+            # No fit (a group without patients, a predictor with one level): its numbers are not estimable.
+            row.update({k: NOT_ESTIMABLE for k in row if k in NUMERIC_PAPER_COLUMNS and not row[k]})
+            not_estimable = True
         paper_rows.append(row)
         model_ids.append(model_id)
         previous_outcome = outcome
@@ -630,6 +646,7 @@ def model_table(
         frame=paper_frame.reset_index(drop=True),
         align=tuple("l" if c in ("Model", "Predictor", "Moderator") else "r" for c in paper_columns),
         notes=_paper_notes(table_id, alpha, mark_reference, method_list, daggers, missing, outcomes_in_table)
+        + ((NOT_ESTIMABLE_NOTE,) if not_estimable else ())
         + _absent(not_collected),
         model_ids=tuple(model_ids),
     )
