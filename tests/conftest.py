@@ -37,6 +37,12 @@ def default_build(tmp_path_factory) -> DefaultBuild:
     """A fresh copy of the project, built with `snakemake --cores 2`, once per session."""
     project = tmp_path_factory.mktemp("default_build") / "project"
     copy_project(ROOT, project)
+    result = build_project(project)
+    return DefaultBuild(project, results_digests(project), result.stderr)
+
+
+def build_project(project: Path) -> subprocess.CompletedProcess:
+    """`snakemake --cores 2` in ``project``, which must succeed without a traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2"],
         cwd=project,
@@ -45,8 +51,9 @@ def default_build(tmp_path_factory) -> DefaultBuild:
         timeout=1800,
         check=False,
     )
-    assert result.returncode == 0, result.stderr[-5000:]
-    return DefaultBuild(project, results_digests(project), result.stderr)
+    assert result.returncode == 0, result.stderr[-6000:]
+    assert "Traceback" not in result.stderr
+    return result
 
 
 def built_copy(build: DefaultBuild, target: Path) -> Path:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import yaml
 from alliance.instruments import load_instruments
 from alliance.manifest import copy_project
 from alliance.synthetic import load_parameters, simulate_cohort, write_exports
+from conftest import build_project
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONAL_FILES = ("wsas", "bsi18", "sipp_sf", "eq5d")
@@ -101,17 +100,7 @@ def build(tmp_path: Path, cohorts: dict[str, tuple[int, int, tuple[str, ...]]]) 
         for name, (n, seed, variations) in cohorts.items()
     }
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-6000:]
-    assert "Traceback" not in result.stderr
-    return project, result.stderr
+    return project, build_project(project).stderr
 
 
 # An empty pair of parentheses, a NaN or None printed, a doubled per cent sign, a p with no value.

@@ -119,6 +119,20 @@ def _lrt(full: Mapping[str, Any], restricted: Mapping[str, Any]) -> dict[str, An
     return {"chi2": chi2, "df": df, "p_value": float(stats.chi2.sf(max(chi2, 0.0), df)) if df > 0 else None}
 
 
+def _describe(spec: ModelSpec) -> dict[str, Any]:
+    """What a model record says about its model, before its fit."""
+    return {
+        "model_id": spec.id,
+        "outcome": spec.outcome,
+        "kind": spec.kind,
+        "predictor": spec.predictor_term,
+        "moderator": describe_condition(spec.moderator),
+        "subset": describe_condition(spec.subset),
+        "controls": spec.controls_text,
+        "reference_model_id": spec.reference,
+    }
+
+
 def run_model(
     spec: ModelSpec,
     catalogue: Catalogue,
@@ -130,17 +144,7 @@ def run_model(
     """Fit one catalogue model (and what it is compared with, on its own cases) into a JSON record."""
     settings = catalogue.settings
     data = model_data(spec, patients, wai_long, outcomes_long)
-    record: dict[str, Any] = {
-        "model_id": spec.id,
-        "outcome": spec.outcome,
-        "kind": spec.kind,
-        "predictor": spec.predictor_term,
-        "moderator": describe_condition(spec.moderator),
-        "subset": describe_condition(spec.subset),
-        "controls": spec.controls_text,
-        "reference_model_id": spec.reference,
-        "fit": _cached_fit(spec.id, data, settings, cache),
-    }
+    record: dict[str, Any] = {**_describe(spec), "fit": _cached_fit(spec.id, data, settings, cache)}
     if spec.reference is not None:
         reference_spec = catalogue.model(spec.reference)
         reference_data = model_data(reference_spec, patients, wai_long, outcomes_long).restricted_to(data.patients)
@@ -169,14 +173,7 @@ def not_collected_record(spec: ModelSpec, absent: Sequence[str]) -> dict[str, An
     """The record of a model that rests on an instrument the cohort did not collect: not fitted, not failed."""
     names = ", ".join(name.upper() for name in sorted(absent))
     return {
-        "model_id": spec.id,
-        "outcome": spec.outcome,
-        "kind": spec.kind,
-        "predictor": spec.predictor_term,
-        "moderator": describe_condition(spec.moderator),
-        "subset": describe_condition(spec.subset),
-        "controls": spec.controls_text,
-        "reference_model_id": spec.reference,
+        **_describe(spec),
         "fit": {
             "not_collected": f"{names} not collected (no assessments in this cohort's exports)",
             "instruments": sorted(absent),
