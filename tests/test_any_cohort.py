@@ -65,7 +65,32 @@ def nobody_below_bsi_cutoff(directory: Path) -> None:
     _edit(directory, "bsi18", high)
 
 
+def without(name: str) -> Callable[[Path], None]:
+    def remove(directory: Path) -> None:
+        (directory / f"{name}.csv").unlink()
+
+    return remove
+
+
+def rare_paranoid_pd(directory: Path) -> None:
+    """Two patients with paranoid PD: cells below min_cell, moderator models on two patients."""
+    _edit(directory, "diagnoses", lambda f: f.assign(paranoid=["1" if i < 2 else "0" for i in range(len(f))]))
+
+
+def one_poor_outcome(directory: Path) -> None:
+    """Every final GAF good but one patient's (an extreme split)."""
+
+    def split(frame: pd.DataFrame) -> pd.DataFrame:
+        first = frame["patient_id"].iloc[0]
+        return frame.assign(gaf=frame["patient_id"].map(lambda pid: "40" if pid == first else "75"))
+
+    _edit(directory, "gaf", split)
+
+
 VARIATIONS: dict[str, Callable[[Path], None]] = {
+    **{f"without_{name}": without(name) for name in OPTIONAL_FILES},
+    "rare_paranoid_pd": rare_paranoid_pd,
+    "one_poor_outcome": one_poor_outcome,
     "only_required_files": only_required_files,
     "one_wai_version": one_wai_version,
     "no_paranoid_pd": no_paranoid_pd,

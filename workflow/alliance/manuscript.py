@@ -348,13 +348,16 @@ def claim(effect: Mapping[str, Any], alpha: float, up: str, down: str, none: str
 CLAIM_ORDER = ("up", "down", "none", "unavailable")
 
 
-def group_claims(pairs: Iterable[Sequence[Any]], alpha: float, up: str, down: str, none: str) -> list[dict[str, Any]]:
-    """(name, effect) pairs grouped by the claim their effect supports, in the order up, down, none; groups
+def group_claims(
+    pairs: Iterable[Sequence[Any]], alpha: float, up: str, down: str, none: str, not_estimable: str = NOT_ESTIMABLE
+) -> list[dict[str, Any]]:
+    """(name, effect) pairs grouped by the claim their effect supports, in the order up, down, none and
+    unavailable (effects without an estimate; the template may word it to fit its sentence); groups
     without members are left out. Each group: {"phrase", "names", "effects"}."""
-    phrases = {"up": up, "down": down, "none": none, "unavailable": NOT_ESTIMABLE}
+    phrases = {"up": up, "down": down, "none": none, "unavailable": not_estimable}
     groups: dict[str, dict[str, Any]] = {}
     for name, effect in pairs:
-        phrase = claim(effect, alpha, up, down, none)
+        phrase = not_estimable if unavailable(effect) else claim(effect, alpha, up, down, none)
         which = next(k for k in CLAIM_ORDER if phrases[k] == phrase)
         group = groups.setdefault(which, {"phrase": phrase, "names": [], "effects": []})
         group["names"].append(name)
@@ -501,8 +504,10 @@ def make_environment(
     def claim_filter(effect: Mapping[str, Any], up: str, down: str, none: str) -> str:
         return claim(effect, alpha, up, down, none)
 
-    def group_claims_filter(pairs: Iterable[Sequence[Any]], up: str, down: str, none: str) -> list[dict[str, Any]]:
-        return group_claims(pairs, alpha, up, down, none)
+    def group_claims_filter(
+        pairs: Iterable[Sequence[Any]], up: str, down: str, none: str, not_estimable: str = NOT_ESTIMABLE
+    ) -> list[dict[str, Any]]:
+        return group_claims(pairs, alpha, up, down, none, not_estimable)
 
     def prob(value: Any) -> str:
         return recorder.mark(_num(value), "prob")
