@@ -255,6 +255,12 @@ RECORDED = {
     "unconverged start ends the search": Design(
         0, 31, 1, 6, "equal_within", 1.0, 0, 1, "observation", 0.5, False, True, True, 0.8, 0.0, 0.0, 0.01, 5.0
     ),
+    # REML (every earlier engine): the optimum on the face l22 = 0 with a tiny intercept variance (the point
+    # L-BFGS-B finds from 40 starts), reported "not converged": the search in (d1, m, d2) from there failed
+    # (found by the slow run).
+    "optimum on a badly scaled face": Design(
+        2813, 31, 12, 12, "equal_within", 33.0, 0, 0, "patient", 0.5, False, True, True, 0.0, 0.0, 0.0, 0.5, 5.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

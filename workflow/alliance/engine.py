@@ -822,8 +822,25 @@ def _face_searches(ss: SufficientStatistics, reml: bool) -> list[_Search]:
             best_face = face
     assert best_face is not None
     searches = [_minimise(ss, reml, factor_to_ldl(best_face.lam, 2))]
+    on_face = _face_optimum(ss, reml, best_face)
     on_d1 = _minimise(ss, reml, np.array([0.0, 0.0, typical[2]]), fixed=np.array([True, True, False]))
-    return [*searches, on_d1]
+    return [*([on_face] if on_face is not None else []), *searches, on_d1]
+
+
+def _face_optimum(ss: SufficientStatistics, reml: bool, face: _Search) -> _Search | None:
+    """The face search's own end point, in (d1, m, d2), when it is an optimum of the whole problem: it
+    converged on the face l22 = 0, and leaving the face (d2 > 0) does not lower the deviance (S22 >= 0).
+
+    From there the search in (d1, m, d2) can fail although the point is the optimum: with a tiny intercept
+    variance and a large m its Hessian is too badly scaled to converge (the slow property run: a REML fit
+    reported "not converged" at the point L-BFGS-B finds from 40 starts)."""
+    if face.lam[2] != 0.0 or not (np.isfinite(face.value) and face.decrement < 1e-6):
+        return None
+    x = factor_to_ldl(face.lam, 2)
+    value, gradient = ldl_deviance(ss, x, reml)
+    if not np.isfinite(value) or gradient[2] < -1e-8 * max(float(np.abs(gradient).max()), 1.0):
+        return None
+    return _Search(x, value, gradient, decrement=face.decrement, iterations=face.iterations)
 
 
 def _unsettled(search: _Search, q: int) -> bool:
