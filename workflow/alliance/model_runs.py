@@ -274,7 +274,9 @@ def pattern_averaged(spec: ModelSpec, data: GrowthData, fit: Mapping[str, Any]) 
             if name == predictor or name in centred:
                 w[terms.index(column)] = float(rows[name].mean())
         b_c = np.array([beta[terms.index(f"{prefix}{name}")] for name in centred])
-        c_cov = np.atleast_2d(np.cov(rows[centred].to_numpy(float), rowvar=False, ddof=1)) / max(len(rows), 1)
+        if len(rows) < 2:  # the spread of one patient's pattern is not defined
+            return w, np.array([[math.nan]])
+        c_cov = np.atleast_2d(np.cov(rows[centred].to_numpy(float), rowvar=False, ddof=1)) / len(rows)
         return w, np.array([[float(b_c @ c_cov @ b_c)]])
 
     out = []
@@ -293,9 +295,10 @@ def pattern_averaged(spec: ModelSpec, data: GrowthData, fit: Mapping[str, Any]) 
                 {
                     "effect": effect,
                     "group": group,
-                    "estimate": estimate,
-                    "std_error": se,
-                    "statistic": z,
+                    # A group of one patient has no pattern variance: SE and test undefined (None, not NaN).
+                    "estimate": _finite(estimate),
+                    "std_error": _finite(se),
+                    "statistic": _finite(z),
                     "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else None,
                     "n_patients": int(members.sum()) if members is not None else len(per_patient),
                 }
