@@ -261,6 +261,12 @@ RECORDED = {
     "optimum on a badly scaled face": Design(
         2813, 31, 12, 12, "equal_within", 33.0, 0, 0, "patient", 0.5, False, True, True, 0.0, 0.0, 0.0, 0.5, 5.0
     ),
+    # ML (an earlier engine): a point on the edge l22 = 0 with d1 ~ 1e-10 and m ~ -2900, 1.3e-7 above the
+    # converged optimum on the face d1 = 0 in log-likelihood, where no search converges, was reported as a
+    # fit that did not converge (found by the slow run).
+    "degenerate edge beside a converged optimum": Design(
+        0, 1000, 1, 10, "two_values", 33.0, 2, 2, "observation", 0.5, True, True, True, 0.0, 3.0, 0.9, 0.5, 0.0
+    ),
     # REML (an earlier engine): not converged, the deviance 0.24 above the minimum L-BFGS-B finds.
     "REML not converged, 31 patients": Design(
         3, 31, 3, 3, "grid", 100.0, 0, 0, "observation", 0.2, True, True, True, 0.8, 1.0, 0.0, 0.5, 5.0

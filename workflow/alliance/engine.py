@@ -869,6 +869,34 @@ def _leave_d1_face(ss: SufficientStatistics, reml: bool, at: _Search) -> _Search
     return _minimise(ss, reml, start)
 
 
+def _searches(ss: SufficientStatistics, reml: bool) -> list[_Search]:
+    """The searches from the starts (each leaving the face d1 = 0 where it can), and, where the best of
+    them ends on the boundary or did not converge, the further starts and the searches on the faces."""
+    done: list[_Search] = []
+    for start in _starts(ss):
+        search = _minimise(ss, reml, start)
+        inside = _leave_d1_face(ss, reml, search)
+        done.append(inside if inside is not None and inside.value < search.value - 1e-9 else search)
+        # Further starts only where the best so far ends on the boundary (a search can stop on one face of the
+        # parameter space while the optimum is on another) or did not converge.
+        if not _unsettled(_best_search(done), ss.q):
+            return done
+    if ss.q == 2:
+        done += _face_searches(ss, reml)
+    return done
+
+
+def _best_search(searches: Sequence[_Search]) -> _Search:
+    """The lowest deviance; but a converged search within 2e-6 of it (1e-6 in log-likelihood, rounding
+    on a degenerate edge of the boundary) beats one that did not converge."""
+    best = min(searches, key=lambda search: search.value)
+    settled = [s for s in searches if np.isfinite(s.value) and s.decrement < 1e-6]
+    if not settled or any(search is best for search in settled):
+        return best
+    closest = min(settled, key=lambda search: search.value)
+    return closest if closest.value <= best.value + 2e-6 else best
+
+
 class ExactEngine:
     """The profiled likelihood in (d1, m, d2) with lme4's bounds: projected Newton steps with the analytic
     gradient to the optimum (and off a saddle, and onto the better face of the boundary).
@@ -883,33 +911,15 @@ class ExactEngine:
 
     def estimate(self, data: GrowthData, ss: SufficientStatistics, reml: bool, optimizers: Sequence[str]) -> Estimate:
         q = ss.q
-        best: _Search | None = None
-        for start in _starts(ss):
-            # Trial points far out (a likelihood unbounded in these data) may overflow: they are rejected
-            # by the line search, and a fit that does not converge says so in its warnings.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                search = _minimise(ss, reml, start)
-                inside = _leave_d1_face(ss, reml, search)
-            if inside is not None and inside.value < search.value - 1e-9:
-                search = inside
-            if best is None or search.value < best.value - 1e-9:
-                best = search
-            # Further starts only where the best so far ends on the boundary (a search can stop on one face
-            # of the parameter space while the optimum is on another) or did not converge.
-            if not _unsettled(best, q):
-                break
-        if q == 2 and best is not None and _unsettled(best, q):
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for search in _face_searches(ss, reml):
-                    if search.value < best.value - 1e-9:
-                        best = search
-        assert best is not None
-        for _ in range(3):
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # Trial points far out (a likelihood unbounded in these data) may overflow: they are rejected by the
+        # line search, and a fit that does not converge says so in its warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            best = _best_search(_searches(ss, reml))
+            for _ in range(3):
                 inside = _leave_d1_face(ss, reml, best)
-            if inside is None or inside.value >= best.value - 1e-9:
-                break
-            best = inside
+                if inside is None or inside.value >= best.value - 1e-9:
+                    break
+                best = _best_search([best, inside])
         lam = ldl_to_factor(best.lam, q)
         converged = bool(np.isfinite(best.value) and best.decrement < 1e-6)
         notes = []

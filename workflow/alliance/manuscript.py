@@ -699,6 +699,11 @@ def _with_reasons(record: dict[str, Any], spec: ModelSpec, status: str) -> dict[
     else:
         record.update(say({k: record[k] for k in ("explained_intercept_pct", "explained_slope_pct")}, "not defined"))
     why = reason or "not estimable"
+    # A fitted model's NaN (a Satterthwaite df or p the fit could not compute; its warnings name them).
+    for role in ROLE_NAMES:
+        if role in record:
+            record[role] = say(record[role], why)
+    record["variance"] = {name: say(nums, why) for name, nums in record["variance"].items()}
     for role in _expected_roles(spec):
         if role not in record:
             nums = {
