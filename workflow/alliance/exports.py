@@ -76,7 +76,7 @@ def _line_of_byte(data: bytes, position: int) -> int:
     return data.count(b"\n", 0, position) + 1
 
 
-def likely_encoding(data: bytes) -> str | None:
+def likely_encoding(data: bytes) -> str:
     """A guess at the encoding of bytes that are not UTF-8: the ones spreadsheets write on Windows."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
@@ -90,31 +90,29 @@ def likely_encoding(data: bytes) -> str | None:
     return "cp1252"
 
 
+def _encoding_fix(data: bytes) -> str:
+    guess = likely_encoding(data)
+    return f"it looks like {guess}: save it as UTF-8, or declare 'encoding: {guess}' for this cohort in your config"
+
+
 def decode_export(data: bytes, file_name: str, encoding: str) -> tuple[str | None, list[Problem]]:
     """The text of an export, or None and a problem that names the likely encoding and the fix."""
     declared = encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig")
     try:
         text = data.decode(encoding) if declared else data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        guess = None if declared else likely_encoding(data)
         # The bytes that are not UTF-8 as \xNN (what a hex editor shows), then what follows them.
         snippet = "".join(f"\\x{byte:02x}" for byte in data[error.start : error.end])
         snippet += escaped(data[error.end : error.end + 3].decode("utf-8", "replace"))
         if declared:
             detail = f"the file is not valid {encoding} text (the cohort's 'encoding')"
         else:
-            detail = (
-                f"the file is not UTF-8 text; it looks like {guess}: save it as UTF-8, or declare "
-                f"'encoding: {guess}' for this cohort in your config"
-            )
+            detail = f"the file is not UTF-8 text; {_encoding_fix(data)}"
         return None, [Problem(file_name, _line_of_byte(data, error.start), None, snippet, "not UTF-8", detail)]
     if not declared and text.count("\x00") > len(text) // 4:
-        guess = likely_encoding(data)
-        detail = (
-            f"the file looks like {guess} text, not UTF-8: save it as UTF-8, or declare "
-            f"'encoding: {guess}' for this cohort in your config"
-        )
-        return None, [Problem(file_name, 1, None, "", "not UTF-8", detail)]
+        return None, [
+            Problem(file_name, 1, None, "", "not UTF-8", f"the file is not UTF-8 text; {_encoding_fix(data)}")
+        ]
     return text.removeprefix("\ufeff"), []
 
 

@@ -33,9 +33,9 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from alliance import descriptives, robustness
-from alliance.models import Catalogue, ModelSpec, variant_model_id
+from alliance.models import CLINICAL_OUTCOMES, Catalogue, ModelSpec, variant_model_id
 from alliance.pdf_engines import PDF_ENGINES, find_pdf_engine
-from alliance.tables import format_fixed, format_integer
+from alliance.tables import format_fixed, format_integer, join_names
 
 # Files of a cohort's results directory the context reads (paths relative to results/<cohort>/).
 FITS = "models/fits.csv"
@@ -382,18 +382,6 @@ def serial(position: int, length: int) -> str:
     if position == length - 1:
         return ", and " if length > 2 else " and "
     return ", "
-
-
-def join_names(names: Sequence[str], conjunction: str = "and") -> str:
-    """["Goals", "Bonds", "Tasks"] -> "Goals, Bonds, and Tasks" (APA serial comma)."""
-    names = list(names)
-    if not names:
-        return ""
-    if len(names) == 1:
-        return names[0]
-    if len(names) == 2:
-        return f"{names[0]} {conjunction} {names[1]}"
-    return ", ".join(names[:-1]) + f", {conjunction} {names[-1]}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -771,7 +759,7 @@ def _cell_num(text: str, file: str, selectors: Mapping[str, str], column: str) -
     if small:
         return Num(math.nan, file, key, suppressed=int(small.group(1)))
     if text == descriptives.UNDEFINED:
-        return Num(math.nan, file, key, reason="not defined")
+        return Num(math.nan, file, key, reason=NOT_DEFINED)
     return Num(_to_float(text.rstrip("%")), file, key)
 
 
@@ -893,7 +881,7 @@ def build_context(
     change = outcome_change_records(_read_csv(results_dir, OUTCOME_CHANGE))
     return {
         "collected": {
-            k: v and (k not in ("gaf", "wsas", "bsi") or k in change) for k, v in collected_outcomes(fits).items()
+            k: v and (k not in CLINICAL_OUTCOMES or k in change) for k, v in collected_outcomes(fits).items()
         },
         "alpha": Num(catalogue.settings.alpha, "config/models.yaml", "settings.alpha"),
         "method": catalogue.settings.method,

@@ -33,6 +33,17 @@ FITS_COLUMNS = [
 # fits.csv's status: the model was fitted (and converged or not), its fit failed, or an instrument it rests on
 # is not in the cohort's exports (an optional file absent or without records): then it is not analysed.
 STATUSES = ("converged", "not converged", "failed", "not collected")
+NOT_COLLECTED = "not collected"
+NOT_ANALYSED = "not analysed: "  # the warnings of a model that is not collected start so
+
+
+def not_collected_reason(fit: Mapping[str, Any]) -> str:
+    """Why a model of fits.csv was not analysed ("WSAS not collected (...)"), or "" when it was."""
+    if str(fit.get("status", "")).strip() != NOT_COLLECTED:
+        return ""
+    return str(fit.get("warnings", "")).removeprefix(NOT_ANALYSED)
+
+
 ESTIMATES_COLUMNS = ["model_id", "term", "estimate", "std_error", "statistic", "df", "p_value", "ci_low", "ci_high"]
 VARIANCE_COLUMNS = ["model_id", "component", "estimate", "std_error", "statistic", "p_value"]
 LRT_COLUMNS = ["model_id", "versus_model_id", "n_patients", "chi2", "df", "p_value"]
@@ -318,7 +329,7 @@ def _explained(reference: Mapping[str, Any] | None, fit: Mapping[str, Any], key:
 
 def fit_status(fit: Mapping[str, Any]) -> str:
     if "not_collected" in fit:
-        return "not collected"
+        return NOT_COLLECTED
     if "failed" in fit:
         return "failed"
     return "converged" if fit["converged"] else "not converged"
@@ -326,7 +337,7 @@ def fit_status(fit: Mapping[str, Any]) -> str:
 
 def _warnings(fit: Mapping[str, Any]) -> str:
     if "not_collected" in fit:
-        return f"not analysed: {fit['not_collected']}"
+        return f"{NOT_ANALYSED}{fit['not_collected']}"
     if "failed" in fit:
         return f"fit failed: {fit['failed']}"
     return "; ".join(fit["warnings"])

@@ -23,13 +23,13 @@ from typing import Any
 import pandas as pd
 
 from alliance.descriptives import disclosure_note, is_small, small_text
+from alliance.model_runs import not_collected_reason
 from alliance.models import Catalogue, Finding, ModelSpec, variant_model_id
 from alliance.tables import (
     DAGGER,
     TableFrame,
     TableLayout,
     _float,
-    _text,
     _truthy,
     format_df,
     format_estimate,
@@ -109,8 +109,7 @@ def robustness_rows(catalogue: Catalogue, fits: pd.DataFrame, estimates: pd.Data
                     n_obs=_float(fit.get("n_obs")),
                     converged=_truthy(fit.get("converged")),
                     # An instrument the cohort did not collect (the WSAS outcome without WSAS exports).
-                    collected=_text(fit.get("status")) != "not collected",
-                    why=_text(fit.get("warnings")).removeprefix("not analysed: "),
+                    why=not_collected_reason(fit),
                 )
                 record["holds"] = holds(finding, record["estimate"], record["p_value"], alpha)
             rows.append(record)
@@ -123,7 +122,7 @@ def robustness_table(
     alpha = catalogue.settings.alpha
     records = robustness_rows(catalogue, fits, estimates)
     # A control resting on an instrument the cohort did not collect leaves the table, with a note.
-    absent = {r["variant"]: r["why"] for r in records if r["applies"] and not r["collected"]}
+    absent = {r["variant"]: r["why"] for r in records if r["applies"] and r["why"]}
     records = [r for r in records if r["variant"] not in absent]
     variants = [v for v in catalogue.robustness.variants if v.label not in absent]
     paper_rows, full_rows, paper_ids, full_ids = [], [], [], []

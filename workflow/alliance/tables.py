@@ -27,6 +27,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from alliance import models
+from alliance.model_runs import not_collected_reason
 
 Layout = Literal["paper", "full"]
 Align = Literal["l", "r"]
@@ -397,11 +398,7 @@ def _paper_notes(
 ) -> tuple[str, ...]:
     a = _alpha_text(alpha)
     # The outcomes the table holds (an optional instrument the cohort did not collect is not among them).
-    listed = (
-        ", ".join(outcomes[:-1]) + (", and " if len(outcomes) > 2 else " and ") + outcomes[-1]
-        if len(outcomes) > 1
-        else "".join(outcomes)
-    )
+    listed = join_names(outcomes)
     notes = [
         "Notes: "
         + PAPER_NOTES.get(table_id, GENERIC_NOTE).replace(
@@ -460,6 +457,18 @@ NUMERIC_PAPER_COLUMNS = (
 )
 
 
+def join_names(names: Sequence[str], conjunction: str = "and") -> str:
+    """["Goals", "Bonds", "Tasks"] -> "Goals, Bonds, and Tasks" (APA serial comma)."""
+    names = list(names)
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return f"{names[0]} {conjunction} {names[1]}"
+    return ", ".join(names[:-1]) + f", {conjunction} {names[-1]}"
+
+
 def _absent(not_collected: Sequence[str]) -> tuple[str, ...]:
     return (f"Not analysed: {'; '.join(not_collected)}.",) if not_collected else ()
 
@@ -510,9 +519,9 @@ def model_table(
     not_estimable = False
     for model in models:
         model_id = _text(_field(model, "id"))
-        if _text(fit_by_id.get(model_id, {}).get("status")) == "not collected":
+        reason = not_collected_reason(fit_by_id.get(model_id, {}))
+        if reason:
             # An instrument the cohort did not collect: the row leaves the table, a note says why (once).
-            reason = _text(fit_by_id[model_id].get("warnings")).removeprefix("not analysed: ")
             not_collected += [reason] if reason not in not_collected else []
             continue
         section = _text(_field(model, "section"))

@@ -233,9 +233,9 @@ def _check_against_patients(
     checked.flag(unknown, "patient_id", "unknown patient_id", "not in patients.csv")
     if not checked.spec.assessment:
         return
-    trusted = ~pid.isin(list(set_aside)).to_numpy()
     if known.empty:  # every patients.csv record malformed: nothing to date against (pandas cannot map it)
         return
+    trusted = ~pid.isin(list(set_aside)).to_numpy()
     admission = pid.map(known["admission_date"])
     discharge = pid.map(known["discharge_date"])
     date = checked.parsed["date"]

@@ -31,6 +31,8 @@ from typing import Any, Self
 import pandas as pd
 import yaml
 
+from alliance.model_runs import not_collected_reason
+
 VERDICTS = ("matches", "within tolerance", "differs", "not reproduced")
 SIGNIFICANCE_VERDICTS = ("agrees", "stars differ", "disagrees", "not stated", "not reproduced")
 ALPHA = 0.05
@@ -230,11 +232,12 @@ def table_cell(path: Path, row: Mapping[str, Any], column: str, part: int | None
 
 def _collected(outputs: Outputs, model_id: str) -> None:
     """A model resting on an instrument the cohort did not collect has no value to compare, and says why."""
-    if outputs.fits is None or "status" not in outputs.fits.columns:
+    if outputs.fits is None:
         return
     rows = outputs.fits[outputs.fits["model_id"].astype(str) == model_id]
-    if len(rows) and str(rows.iloc[0]["status"]) == "not collected":
-        raise NotReproduced(str(rows.iloc[0]["warnings"]).removeprefix("not analysed: "))
+    reason = not_collected_reason(rows.iloc[0]) if len(rows) else ""
+    if reason:
+        raise NotReproduced(reason)
 
 
 def source_value(source: Mapping[str, Any], outputs: Outputs) -> float:
