@@ -178,15 +178,6 @@ class SufficientStatistics:
         return [[np.ascontiguousarray(self.ZtZ[:, i, j]) for j in range(self.q)] for i in range(self.q)]
 
     @cached_property
-    def zz_sum(self) -> np.ndarray:
-        return self.ZtZ.sum(axis=0)
-
-    @cached_property
-    def zx(self) -> tuple[np.ndarray, ...]:
-        """Row r of every Z_i'X_i, each an (m, p) array."""
-        return tuple(np.ascontiguousarray(self.ZtX[:, r, :]) for r in range(self.q))
-
-    @cached_property
     def zy(self) -> tuple[np.ndarray, ...]:
         return tuple(np.ascontiguousarray(self.Zty[:, r]) for r in range(self.q))
 
@@ -197,10 +188,10 @@ def _segments(codes: np.ndarray):
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if len(codes) else np.array([], int)
 
-    def per_patient(values: np.ndarray) -> np.ndarray:
+    def per_patient(values: np.ndarray, reduce: np.ufunc = np.add) -> np.ndarray:
         if not len(codes):
             return np.zeros((0,) + values.shape[1:])
-        return np.add.reduceat(values[order], starts, axis=0)
+        return reduce.reduceat(values[order], starts, axis=0)
 
     return per_patient
 
@@ -208,14 +199,15 @@ def _segments(codes: np.ndarray):
 def _within_between(codes: np.ndarray, n: np.ndarray, time: np.ndarray | None, V: np.ndarray, per_patient):
     """Split the columns V = [X, y] into each patient's mean (and line in centred time): the within
     cross-products summed over patients, and the between coordinates (sqrt(n) v_bar, S_vt / sqrt(S_tt))."""
-    centred = V - (per_patient(V) / n[:, None])[codes]
-    root_n_means = np.sqrt(n)[:, None] * (per_patient(V) / n[:, None])
+    means = per_patient(V) / n[:, None]
+    centred = V - means[codes]
+    root_n_means = np.sqrt(n)[:, None] * means
     if time is None:
         return centred.T @ centred, root_n_means[:, None, :], np.zeros(len(n)), np.zeros(len(n))
     time_mean = per_patient(time[:, None])[:, 0] / n
     ct = time - time_mean[codes]
     # Times equal up to rounding (a mean 1 ulp off each) are equal: no line can be drawn through them.
-    scale = np.maximum.reduceat(np.abs(time)[np.argsort(codes, kind="stable")], _starts_of(codes)) if len(codes) else n
+    scale = per_patient(np.abs(time)[:, None], np.maximum)[:, 0]
     tiny = per_patient((ct * ct)[:, None])[:, 0] <= n * (1e-12 * scale) ** 2
     ct[tiny[codes]] = 0.0
     time_ss = per_patient((ct * ct)[:, None])[:, 0]
@@ -227,11 +219,6 @@ def _within_between(codes: np.ndarray, n: np.ndarray, time: np.ndarray | None, V
     root = np.zeros_like(S_vt)
     root[has_line] = S_vt[has_line] / np.sqrt(time_ss[has_line, None])
     return residual.T @ residual, np.stack([root_n_means, root], axis=1), time_mean, time_ss
-
-
-def _starts_of(codes: np.ndarray) -> np.ndarray:
-    sorted_codes = codes[np.argsort(codes, kind="stable")]
-    return np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
 
 
 def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
