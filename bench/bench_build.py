@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="dry runs to take the median of (default 5)")
     options = parser.parse_args()
-    from alliance.manifest import copy_project
+    from alliance.verify.manifest import copy_project
 
     with tempfile.TemporaryDirectory() as scratch:
         project = Path(scratch) / "project"

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS = r"""
 import json, sys, time, yaml
 from pathlib import Path
-from alliance.instruments import load_instruments
-from alliance.pipeline import clean_validated, read_validated, validate_directory, write_clean, write_validation
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import clean_validated, read_validated, validate_directory, write_clean, write_validation
 
 exports, out = Path(sys.argv[1]), Path(sys.argv[2])
 config = yaml.safe_load(open(sys.argv[3]))
@@ -53,8 +53,8 @@ print(json.dumps({"validate_s": t1 - t0, "clean_s": t2 - t1, "rows": rows, "prob
 
 
 def generate(n_patients: int, seed: int, directory: Path) -> float:
-    from alliance.instruments import load_instruments
-    from alliance.synthetic import load_parameters, simulate_cohort, write_exports
+    from alliance.data.instruments import load_instruments
+    from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
 
     start = time.perf_counter()
     cohort = simulate_cohort(

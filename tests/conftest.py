@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from alliance.manifest import copy_project, hash_tree
+from alliance.verify.manifest import copy_project, hash_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -298,7 +298,7 @@ def report(problems: list[str]) -> None:
 
 def fit_or_error(data, method: str, engine: str = "exact"):
     """Our fit, or the exception it raised (reported by the tests of that case, not at collection)."""
-    from alliance.engine import fit_growth
+    from alliance.stats.engine import fit_growth
 
     try:
         return fit_growth(data, method=method, engine=engine)

@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from alliance.derive import CleanCohort
-from alliance.instruments import load_instruments
-from alliance.pipeline import clean_validated, validate_directory
-from alliance.synthetic import SimulatedCohort, load_parameters, simulate_cohort, write_exports
-from alliance.validation import ValidatedCohort
+from alliance.data.derive import CleanCohort
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import clean_validated, validate_directory
+from alliance.data.synthetic import SimulatedCohort, load_parameters, simulate_cohort, write_exports
+from alliance.data.validation import ValidatedCohort
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())

@@ -1,10 +1,10 @@
-"""alliance.code_version: which package files a step's script runs, and a version that follows them."""
+"""alliance.build.code_version: which package files a step's script runs, and a version that follows them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alliance.code_version import code_files, code_version
+from alliance.build.code_version import code_files, code_version
 
 
 def make_package(root: Path) -> tuple[Path, Path]:

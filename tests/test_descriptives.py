@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.descriptives import (
+from alliance.data.instruments import instruments_from_mapping, load_instruments
+from alliance.report.descriptives import (
     FISHER_MARK,
     WELCH_MARK,
     RowSpec,
@@ -26,8 +27,7 @@ from alliance.descriptives import (
     table_2,
     write_descriptive_tables,
 )
-from alliance.instruments import instruments_from_mapping, load_instruments
-from alliance.tables import TableFrame, format_p, to_csv, to_html, to_latex, to_markdown
+from alliance.report.tables import TableFrame, format_p, to_csv, to_html, to_latex, to_markdown
 from scipy import stats
 from scipy.stats.contingency import expected_freq
 
@@ -378,7 +378,7 @@ def test_on_a_clean_cohort_from_the_pipeline(tmp_path):
 
 
 def test_a_percentage_whose_complement_is_a_small_cell_is_suppressed():
-    from alliance.descriptives import pct_cell
+    from alliance.report.descriptives import pct_cell
 
     assert pct_cell(98, 100, 5) == "< 5"  # reveals the 2 patients without the characteristic
     assert pct_cell(95, 100, 5) == "95"

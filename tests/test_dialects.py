@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
-from alliance.instruments import load_instruments
-from alliance.pipeline import validate_directory
-from alliance.validation import format_report
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import validate_directory
+from alliance.data.validation import format_report
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The exact engine's algebra (alliance.engine) against dense textbook formulas and finite differences,
+"""The exact engine's algebra (alliance.stats.engine) against dense textbook formulas and finite differences,
 its optimiser on a boundary saddle, the design checks and the public API.
 
 Agreement with lme4/lmerTest is in test_lme4_agreement.py and test_lme4_datasets.py; random designs
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.engine import (
+from alliance.stats.catalogue import CatalogueError, catalogue_from_mapping
+from alliance.stats.engine import (
     CollinearTerms,
     FitFailed,
     GrowthData,
@@ -24,7 +25,6 @@ from alliance.engine import (
     profiled_deviance,
     sufficient_statistics,
 )
-from alliance.models import CatalogueError, catalogue_from_mapping
 from test_models import ROOT, dense_loglik, simulated_growth
 
 POINTS = [np.array([0.9, -0.02, 0.04]), np.array([1.3, 0.05, 0.0]), np.array([0.0, 0.0, 0.07])]
@@ -110,7 +110,7 @@ def test_a_start_on_the_boundary_saddle_does_not_stop_there():
     """The deviance is symmetric in Lambda's l22, so its gradient is 0 at l22 = 0 although the slope
     variance is far from 0 (a saddle, where a search in Lambda with l22 >= 0 stopped once); in the LDL'
     parametrisation the search runs in, d2 = l22^2 has a gradient there and the optimiser leaves."""
-    from alliance.engine import _minimise, factor_to_ldl, ldl_to_factor
+    from alliance.stats.engine import _minimise, factor_to_ldl, ldl_to_factor
 
     data = simulated_growth(n_patients=200, slope_sd=0.08)
     ss = sufficient_statistics(data)

@@ -1,4 +1,4 @@
-"""Property-based checks of the exact growth-model engine (alliance.engine) with hypothesis.
+"""Property-based checks of the exact growth-model engine (alliance.stats.engine) with hypothesis.
 
 Designs are drawn as a few parameters (a seed, patient and observation counts, a time scheme, the
 predictors, the random-effect variances) and the data generated from them with numpy: 1 to 2,000
@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
-from alliance.engine import (
+from alliance.stats.engine import (
     DIAGONAL,
     CollinearTerms,
     FitFailed,
@@ -199,7 +199,7 @@ LARGE = Design(
     offset=5.0,
 )
 
-# Designs on which versions of the engine (workflow/alliance/engine.py while this test was written) violated a
+# Designs on which versions of the engine (workflow/alliance/stats/engine.py while this test was written) violated a
 # property, kept as explicit cases of the quick run; the two large ones also make sure that every quick run
 # fits 1,500-2,000 patients.
 RECORDED = {

@@ -2,7 +2,7 @@
 absent, every physical record is read, kept or set aside, and problems are said with their likely cause.
 
 Each test writes a small cohort (tests/exports_factory.py) with one change and runs validation and
-cleaning through the package's own entry points (alliance.pipeline), as the workflow's rules do.
+cleaning through the package's own entry points (alliance.data.pipeline), as the workflow's rules do.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from alliance.contract import file_specs
-from alliance.instruments import load_instruments
-from alliance.pipeline import clean_validated, validate_directory
-from alliance.validation import format_report
+from alliance.data.contract import file_specs
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import clean_validated, validate_directory
+from alliance.data.validation import format_report
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
-from alliance.figures import (
+from alliance.report.figures import (
     FIGURE_2_MODELS,
     MONTHS,
     count_label,
@@ -244,9 +244,9 @@ def test_saved_files_are_byte_identical(records: dict, data: tuple, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory) -> tuple[dict, pd.DataFrame, pd.DataFrame, Path]:
-    from alliance.model_runs import run_models
-    from alliance.models import load_catalogue
-    from alliance.pipeline import write_json
+    from alliance.data.pipeline import write_json
+    from alliance.stats.catalogue import load_catalogue
+    from alliance.stats.model_runs import run_models
     from synthetic_cohorts import ROOT as root
     from synthetic_cohorts import synthetic_cohort
 

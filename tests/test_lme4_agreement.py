@@ -1,4 +1,4 @@
-"""An independent check of the mixed-model engine (alliance.engine) against R's lme4/lmerTest.
+"""An independent check of the mixed-model engine (alliance.stats.engine) against R's lme4/lmerTest.
 
 The same model data go to both: our engine fits them in Python, tests/r/lme4_reference.R fits them
 with lmerTest::lmer and computes the variance components' standard errors from the observed
@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.engine import GrowthData
-from alliance.models import load_catalogue, model_data
+from alliance.stats.catalogue import load_catalogue, model_data
+from alliance.stats.engine import GrowthData
 from lme4_reference import (
     AGREEMENT_CHECKS,
     COMPONENTS,

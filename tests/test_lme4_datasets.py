@@ -1,4 +1,4 @@
-"""The exact engine (alliance.engine) against lme4/lmerTest on real longitudinal data shipped with R.
+"""The exact engine (alliance.stats.engine) against lme4/lmerTest on real longitudinal data shipped with R.
 
 The data are exported from R's packages at test time (tests/r/export_datasets.R, into a temporary
 directory), so nothing is shipped here; the models are fitted by our engine and by
@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from alliance.engine import GrowthData
+from alliance.stats.engine import GrowthData
 from lme4_reference import (
     AGREEMENT_CHECKS,
     COMPONENTS,

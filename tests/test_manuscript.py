@@ -19,14 +19,14 @@ import jinja2
 import matplotlib
 import pandas as pd
 import pytest
-from alliance import manuscript as ms
-from alliance.descriptives import load_table_rows, write_descriptive_tables
-from alliance.missing_data import write_missing_data
-from alliance.model_runs import PATTERN_AVERAGED_COLUMNS
-from alliance.models import load_catalogue
-from alliance.pipeline import write_json
-from alliance.robustness import write_robustness_tables
-from alliance.tables import write_model_tables
+from alliance.data.pipeline import write_json
+from alliance.report import manuscript as ms
+from alliance.report.descriptives import load_table_rows, write_descriptive_tables
+from alliance.report.robustness import write_robustness_tables
+from alliance.report.tables import write_model_tables
+from alliance.stats.catalogue import load_catalogue
+from alliance.stats.missing_data import write_missing_data
+from alliance.stats.model_runs import PATTERN_AVERAGED_COLUMNS
 from scipy import stats
 from synthetic_cohorts import CONFIG, INSTRUMENTS, ROOT, synthetic_cohort
 

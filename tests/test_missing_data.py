@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from alliance.descriptives import RowSpec
-from alliance.missing_data import (
+from alliance.report.descriptives import RowSpec
+from alliance.stats.missing_data import (
     compare_with_and_without_final,
     em_mvn,
     little_mcar_test,
@@ -267,7 +267,7 @@ def test_comparison_groups_by_the_final_wai():
 
 # naniar::mcar_test is not packaged for Debian; this is its computation (EM estimates of mu and Sigma,
 # d2 summed over the missing-data patterns, df = sum of observed variables per pattern - p) written
-# in base R from Little (1988), sharing nothing with alliance.missing_data but the data.
+# in base R from Little (1988), sharing nothing with alliance.stats.missing_data but the data.
 R_LITTLE = r"""
 args <- commandArgs(trailingOnly = TRUE)
 x <- as.matrix(read.csv(args[1], check.names = FALSE))

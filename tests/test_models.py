@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.engine import GrowthData, covariance_matrix, fit_growth, sufficient_statistics
-from alliance.model_runs import collect, run_model
-from alliance.models import CatalogueError, catalogue_from_mapping, load_catalogue, model_data
-from alliance.reference_engine import beta_covariance, profiled_loglik
+from alliance.stats.catalogue import CatalogueError, catalogue_from_mapping, load_catalogue, model_data
+from alliance.stats.engine import GrowthData, covariance_matrix, fit_growth, sufficient_statistics
+from alliance.stats.model_runs import collect, run_model
+from alliance.stats.reference_engine import beta_covariance, profiled_loglik
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = load_catalogue(ROOT / "config" / "models.yaml")
@@ -192,7 +192,7 @@ def test_failed_fit_is_reported_not_dropped(clean_tables):
 def test_models_of_one_outcome_in_one_process_equal_separate_fits(clean_tables):
     """run_models (one job per outcome) shares a reference fitted on the same patients; each record is
     the one run_model gives alone, and the collection keeps catalogue order and refuses a missing model."""
-    from alliance.model_runs import in_catalogue_order, run_models
+    from alliance.stats.model_runs import in_catalogue_order, run_models
 
     frame = simulated_growth(n_patients=40).frame
     people = frame.groupby("patient_id")["group"].first().reset_index()
@@ -220,7 +220,7 @@ def test_models_of_one_outcome_in_one_process_equal_separate_fits(clean_tables):
 def test_clean_tables_are_read_back_exactly_as_written(tmp_path):
     """A patient named 'NA' (or 'None', 'null') keeps its id in every clean table read back; only an empty
     cell is missing (issue 12: pandas' default NA strings used to blank these ids in wai_long)."""
-    from alliance.pipeline import read_clean, write_csv
+    from alliance.data.pipeline import read_clean, write_csv
 
     ids = ["NA", "None", "null", "p4"]
     patients = pd.DataFrame(

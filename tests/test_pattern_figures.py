@@ -8,7 +8,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
-from alliance.pattern_figures import pattern_map, retention_curve, retention_table, write_pattern_figures
+from alliance.report.pattern_figures import pattern_map, retention_curve, retention_table, write_pattern_figures
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from alliance.instruments import load_instruments
-from alliance.pipeline import read_validated, validate_directory, write_validation
-from alliance.problems import InvalidExportsError
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import read_validated, validate_directory, write_validation
+from alliance.data.problems import InvalidExportsError
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]

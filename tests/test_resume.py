@@ -4,7 +4,7 @@ step, then run again as it was, finishes to outputs byte-identical to an uninter
 After SIGKILL (no clean-up at all) Snakemake leaves its locks and the "incomplete" marks of the outputs its
 running steps were writing; plain Snakemake would then refuse to run at all ("Directory cannot be locked",
 then IncompleteFilesException). The workflow profile (profiles/default/config.yaml: rerun-incomplete) and the
-Snakefile's removal of a dead build's locks (alliance.stale_locks) make the plain command resume. Ctrl-C
+Snakefile's removal of a dead build's locks (alliance.build.stale_locks) make the plain command resume. Ctrl-C
 (SIGINT to the whole process group) removes the locks but leaves the marks too.
 """
 
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-from alliance.manifest import copy_project, hash_tree
-from alliance.models import load_catalogue
+from alliance.stats.catalogue import load_catalogue
+from alliance.verify.manifest import copy_project, hash_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
@@ -147,7 +147,7 @@ def test_after_ctrl_c_the_same_command_plans_only_the_unfinished_steps(tmp_path)
 HOLDER = """
 import sys
 from pathlib import Path
-from alliance.stale_locks import clear_stale_locks
+from alliance.build.stale_locks import clear_stale_locks
 print(clear_stale_locks(Path(sys.argv[1])), flush=True)
 sys.stdin.read()  # holds the run lock until its input closes
 """

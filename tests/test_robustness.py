@@ -22,10 +22,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.engine import fit_growth
-from alliance.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
-from alliance.model_runs import collect, pattern_averaged, run_model
-from alliance.models import (
+from alliance.data.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
+from alliance.data.pipeline import clean_validated, validate_directory
+from alliance.data.scoring import score_wai
+from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
+from alliance.report.robustness import (
+    holds,
+    pattern_mixture_table,
+    robustness_rows,
+    robustness_table,
+    wai_version_table,
+)
+from alliance.report.tables import to_markdown
+from alliance.stats.catalogue import (
     CatalogueError,
     ControlSpec,
     ModelDataError,
@@ -35,11 +44,8 @@ from alliance.models import (
     model_data,
     variant_model_id,
 )
-from alliance.pipeline import clean_validated, validate_directory
-from alliance.robustness import holds, pattern_mixture_table, robustness_rows, robustness_table, wai_version_table
-from alliance.scoring import score_wai
-from alliance.synthetic import load_parameters, simulate_cohort, write_exports
-from alliance.tables import to_markdown
+from alliance.stats.engine import fit_growth
+from alliance.stats.model_runs import collect, pattern_averaged, run_model
 from lme4_reference import r_available
 from synthetic_cohorts import synthetic_cohort
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from alliance.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
-from alliance.scoring import eq5d_index, score_item_scale, score_wai
+from alliance.data.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
+from alliance.data.scoring import eq5d_index, score_item_scale, score_wai
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUMENTS = load_instruments(ROOT / "config" / "instruments.yaml")

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.derive import DAYS_PER_MONTH
-from alliance.instruments import load_instruments
+from alliance.data.derive import DAYS_PER_MONTH
+from alliance.data.instruments import load_instruments
 from synthetic_cohorts import synthetic_cohort
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.instruments import load_instruments
-from alliance.synthetic import (
+from alliance.data.instruments import load_instruments
+from alliance.data.synthetic import (
     SimulatedCohort,
     largest_remainder,
     load_parameters,

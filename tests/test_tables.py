@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
-from alliance.tables import (
+from alliance.report.tables import (
     DAGGER,
     DOUBLE_DAGGER,
     TableFrame,

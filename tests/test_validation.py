@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from alliance.instruments import load_instruments
-from alliance.pipeline import validate_directory
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import validate_directory
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,7 +302,7 @@ def test_unknown_columns_are_reported_and_ignored(tmp_path):
 
 def test_item_valid_for_one_version_is_out_of_range_for_a_five_point_form(tmp_path):
     import yaml
-    from alliance.instruments import instruments_from_mapping
+    from alliance.data.instruments import instruments_from_mapping
 
     spec = yaml.safe_load((ROOT / "config" / "instruments.yaml").read_text())
     spec["wai"]["versions"]["WAI-SR"]["scale_max"] = 5

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from alliance import consistency, manifest, privacy, verify
+from alliance.verify import compare as verify
+from alliance.verify import consistency, manifest, privacy
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -457,7 +458,7 @@ def test_package_is_deterministic_and_never_holds_real_exports(tmp_path):
     manifests["synthetic"].write_text("{}")
     members = manifest.package_members(project, [real], {"synthetic": synthetic}, manifests)
     names = [name for name, _ in members]
-    assert "Snakefile" in names and "config/verify.yaml" in names and "workflow/alliance/verify.py" in names
+    assert "Snakefile" in names and "config/verify.yaml" in names and "workflow/alliance/verify/compare.py" in names
     assert "synthetic_exports/synthetic/patients.csv" in names
     assert "manifests/synthetic/manifest.json" in names
     assert not any(name.startswith("config/clinic_exports") for name in names)
@@ -471,7 +472,7 @@ def test_package_is_deterministic_and_never_holds_real_exports(tmp_path):
 
 
 def test_cohort_scan_catches_a_small_model_cell_and_skips_patient_level_areas(tmp_path, identifiers):
-    from alliance.verify_pipeline import privacy_scan
+    from alliance.verify.pipeline import privacy_scan
 
     cohort = cohort_tree(tmp_path)  # clean/, simulated/, validation.txt hold "A01": patient-level, not scanned
     (cohort / "tables" / "table_3_full.csv").write_text(
@@ -497,7 +498,7 @@ def test_manuscript_apa_statements_are_checked():
 
 
 def test_a_model_on_an_instrument_the_cohort_did_not_collect_is_not_reproduced_and_says_why(tmp_path):
-    from alliance.verify import NotReproduced, Outputs, source_value
+    from alliance.verify.compare import NotReproduced, Outputs, source_value
 
     fits = pd.DataFrame(
         [

@@ -10,7 +10,7 @@ The fitting API is exported here and kept stable::
     fit = fit_growth(GrowthData.from_long(ids, y, time, {"poor_outcome": x}), "ML")
 """
 
-from alliance.engine import CollinearTerms, FitFailed, FitResult, GrowthData, fit_growth
+from alliance.stats.engine import CollinearTerms, FitFailed, FitResult, GrowthData, fit_growth
 
 __all__ = ["CollinearTerms", "FitFailed", "FitResult", "GrowthData", "fit_growth"]
 __version__ = "0.1.0"

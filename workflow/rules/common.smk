@@ -3,14 +3,14 @@ import codecs
 import sys
 from pathlib import Path
 
-from alliance.code_version import code_version as _code_version
-from alliance.models import CatalogueError, load_catalogue
-from alliance.stale_locks import clear_stale_locks
+from alliance.build.code_version import code_version as _code_version
+from alliance.stats.catalogue import CatalogueError, load_catalogue
+from alliance.build.stale_locks import clear_stale_locks
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 # A build killed outright (SIGKILL, a power loss) leaves Snakemake's locks behind; they are removed when no
-# other snakemake is running here (alliance.stale_locks), so that the next `snakemake` resumes the build
+# other snakemake is running here (alliance.build.stale_locks), so that the next `snakemake` resumes the build
 # (with rerun-incomplete from profiles/default/config.yaml) instead of asking for --unlock.
 if clear_stale_locks(Path(".snakemake")):
     print(
@@ -26,7 +26,7 @@ PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "alliance"
 
 def code_version(script):
     """The version of a rule's code (its script and the package modules it imports): a rule passes it as
-    a parameter, so that Snakemake re-runs the rule when that code changes (alliance.code_version).
+    a parameter, so that Snakemake re-runs the rule when that code changes (alliance.build.code_version).
     """
     return _code_version(RULES_DIR / script, PACKAGE_DIR)
 
@@ -191,7 +191,7 @@ MANUSCRIPT_TABLES = (
 
 
 def manuscript_outputs():
-    from alliance.pdf_engines import find_pdf_engine
+    from alliance.build.pdf_engines import find_pdf_engine
 
     formats = ("md", "html", "docx") + (("pdf",) if find_pdf_engine() else ())
     return [

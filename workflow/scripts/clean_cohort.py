@@ -8,10 +8,10 @@ on stderr and fails, so that no analysis runs on data that break the contract.
 
 import sys
 
-from alliance.instruments import load_instruments
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import clean_validated, read_validated, write_clean
+from alliance.data.problems import InvalidExportsError
 from alliance.logs import step_logger
-from alliance.pipeline import clean_validated, read_validated, write_clean
-from alliance.problems import InvalidExportsError
 
 log = step_logger("clean_cohort", snakemake.log[0])
 try:

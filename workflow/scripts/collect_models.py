@@ -5,10 +5,10 @@
 import json
 from pathlib import Path
 
+from alliance.data.pipeline import write_csv
 from alliance.logs import step_logger
-from alliance.model_runs import collect, in_catalogue_order
-from alliance.models import load_catalogue
-from alliance.pipeline import write_csv
+from alliance.stats.catalogue import load_catalogue
+from alliance.stats.model_runs import collect, in_catalogue_order
 
 log = step_logger("collect_models", snakemake.log[0])
 groups = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input.records]

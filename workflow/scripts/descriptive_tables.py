@@ -4,10 +4,10 @@
 
 from pathlib import Path
 
-from alliance.descriptives import load_table_rows, write_descriptive_tables
-from alliance.instruments import load_instruments
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import read_clean_patients
 from alliance.logs import step_logger
-from alliance.pipeline import read_clean_patients
+from alliance.report.descriptives import load_table_rows, write_descriptive_tables
 
 log = step_logger("descriptive_tables", snakemake.log[0])
 written = write_descriptive_tables(

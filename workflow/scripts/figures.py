@@ -4,8 +4,8 @@
 
 from pathlib import Path
 
-from alliance.figures import write_figures
 from alliance.logs import step_logger
+from alliance.report.figures import write_figures
 
 log = step_logger("figures", snakemake.log[0])
 written = write_figures(

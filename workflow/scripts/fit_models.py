@@ -2,10 +2,10 @@
 # `snakemake` is injected by Snakemake's script directive.
 # ruff: noqa: F821
 
+from alliance.data.pipeline import read_clean, write_json
 from alliance.logs import step_logger
-from alliance.model_runs import progress_line, run_models
-from alliance.models import load_catalogue
-from alliance.pipeline import read_clean, write_json
+from alliance.stats.catalogue import load_catalogue
+from alliance.stats.model_runs import progress_line, run_models
 
 log = step_logger(f"fit_models {snakemake.wildcards.outcome}", snakemake.log[0])
 catalogue = load_catalogue(snakemake.input.catalogue)

@@ -2,10 +2,10 @@
 # `snakemake` is injected by Snakemake's script directive.
 # ruff: noqa: F821
 
-from alliance.descriptives import load_table_rows
+from alliance.data.pipeline import read_clean_patients, write_json
 from alliance.logs import step_logger
-from alliance.manuscript import cohort_descriptives
-from alliance.pipeline import read_clean_patients, write_json
+from alliance.report.descriptives import load_table_rows
+from alliance.report.manuscript import cohort_descriptives
 
 log = step_logger("manuscript_descriptives", snakemake.log[0])
 patients = read_clean_patients(snakemake.input.patients)

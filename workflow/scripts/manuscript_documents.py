@@ -5,7 +5,7 @@
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.manuscript import TITLE, convert
+from alliance.report.manuscript import TITLE, convert
 
 log = step_logger("manuscript_documents", snakemake.log[0])
 outputs = {name: Path(path) for name, path in snakemake.output.items()}

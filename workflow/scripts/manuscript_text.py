@@ -4,10 +4,10 @@
 
 from pathlib import Path
 
-from alliance.instruments import load_instruments
+from alliance.data.instruments import load_instruments
 from alliance.logs import step_logger
-from alliance.manuscript import build_context, config_values, write_manuscript
-from alliance.models import load_catalogue
+from alliance.report.manuscript import build_context, config_values, write_manuscript
+from alliance.stats.catalogue import load_catalogue
 
 log = step_logger("manuscript_text", snakemake.log[0])
 catalogue = load_catalogue(snakemake.input.catalogue)

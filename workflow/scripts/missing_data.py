@@ -4,10 +4,10 @@
 
 from pathlib import Path
 
-from alliance.descriptives import load_table_rows
+from alliance.data.pipeline import read_clean
 from alliance.logs import step_logger
-from alliance.missing_data import write_missing_data
-from alliance.pipeline import read_clean
+from alliance.report.descriptives import load_table_rows
+from alliance.stats.missing_data import write_missing_data
 
 log = step_logger("missing_data", snakemake.log[0])
 patients, wai_long, outcomes_long = read_clean(snakemake.input)

@@ -4,9 +4,9 @@
 
 from pathlib import Path
 
+from alliance.data.pipeline import read_clean_patients, read_clean_table
 from alliance.logs import step_logger
-from alliance.pattern_figures import write_pattern_figures
-from alliance.pipeline import read_clean_patients, read_clean_table
+from alliance.report.pattern_figures import write_pattern_figures
 
 log = step_logger("missing_data_figures", snakemake.log[0])
 written = write_pattern_figures(

@@ -5,8 +5,8 @@
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.models import load_catalogue
-from alliance.tables import write_model_tables
+from alliance.report.tables import write_model_tables
+from alliance.stats.catalogue import load_catalogue
 
 log = step_logger("model_tables", snakemake.log[0])
 catalogue = load_catalogue(snakemake.input.catalogue)

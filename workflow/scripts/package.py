@@ -5,7 +5,7 @@
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.manifest import PACKAGE_README, package_members, write_zip
+from alliance.verify.manifest import PACKAGE_README, package_members, write_zip
 
 log = step_logger("package", snakemake.log[0])
 members = package_members(

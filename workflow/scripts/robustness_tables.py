@@ -5,8 +5,8 @@
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.models import load_catalogue
-from alliance.robustness import write_robustness_tables
+from alliance.report.robustness import write_robustness_tables
+from alliance.stats.catalogue import load_catalogue
 
 log = step_logger("robustness_tables", snakemake.log[0])
 catalogue = load_catalogue(snakemake.input.catalogue)

@@ -4,9 +4,9 @@
 
 from pathlib import Path
 
-from alliance.instruments import load_instruments
+from alliance.data.instruments import load_instruments
+from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports, write_truth
 from alliance.logs import step_logger
-from alliance.synthetic import load_parameters, simulate_cohort, write_exports, write_truth
 
 settings = snakemake.params.simulate
 log = step_logger("simulate_cohort", snakemake.log[0])

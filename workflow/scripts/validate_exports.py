@@ -2,9 +2,9 @@
 # `snakemake` is injected by Snakemake's script directive.
 # ruff: noqa: F821
 
-from alliance.instruments import load_instruments
+from alliance.data.instruments import load_instruments
+from alliance.data.pipeline import validate_directory, write_validation
 from alliance.logs import step_logger
-from alliance.pipeline import validate_directory, write_validation
 
 options = snakemake.params.cohort
 log = step_logger("validate_exports", snakemake.log[0])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.manifest import build_manifest
+from alliance.verify.manifest import build_manifest
 
 log = step_logger("verify_manifest", snakemake.log[0])
 project = Path.cwd()

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.manifest import compare_hashes, rebuild
+from alliance.verify.manifest import compare_hashes, rebuild
 
 log = step_logger("verify_rebuild", snakemake.log[0])
 manifest = json.loads(Path(snakemake.input.manifest).read_text(encoding="utf-8"))

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.verify_pipeline import write_verify_report
+from alliance.verify.pipeline import write_verify_report
 
 log = step_logger("verify_report", snakemake.log[0])
 report, leaks = write_verify_report(

@@ -32,10 +32,11 @@ import pandas as pd
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from alliance import descriptives, robustness
-from alliance.models import CLINICAL_OUTCOMES, Catalogue, ModelSpec, variant_model_id
-from alliance.pdf_engines import PDF_ENGINES, find_pdf_engine
-from alliance.tables import format_fixed, format_integer, join_names
+from alliance.build.pdf_engines import PDF_ENGINES, find_pdf_engine
+from alliance.errors import AllianceError
+from alliance.report import descriptives, robustness
+from alliance.report.tables import format_fixed, format_integer, join_names
+from alliance.stats.catalogue import CLINICAL_OUTCOMES, Catalogue, ModelSpec, variant_model_id
 
 # Files of a cohort's results directory the context reads (paths relative to results/<cohort>/).
 FITS = "models/fits.csv"
@@ -94,7 +95,7 @@ _MARKED = re.compile(f"{_OPEN}(\\d+){_MID}(.*?){_CLOSE}", re.DOTALL)
 _BLOCK_OPEN, _BLOCK_CLOSE = "\x05", "\x06"
 
 
-class ManuscriptError(ValueError):
+class ManuscriptError(AllianceError, ValueError):
     """The manuscript cannot be rendered truthfully (a missing value, an unsourced number)."""
 
 
@@ -1214,7 +1215,7 @@ def config_values(analysis: Mapping[str, Any], instruments: Any, files: Mapping[
 
 def write_manuscript(template_dir: Path, context: Mapping[str, Any], alpha: float, output: Path) -> list[Path]:
     """manuscript.md, methods.md, results.md and provenance.json under ``output``."""
-    from alliance.pipeline import write_json
+    from alliance.data.pipeline import write_json
 
     texts, provenance = render_manuscript(template_dir, context, alpha)
     output = Path(output)

@@ -3,8 +3,8 @@ GAF, WSAS and BSI, Little's (1988) MCAR test on the WAI waves, and a baseline co
 with and without the final WAI.
 
 Pure functions, DataFrames in; dictionaries (JSON-able, floats rounded to 4 decimals, NaN as ``None``)
-and :class:`~alliance.tables.TableFrame` out. Small cells are suppressed with the helpers of
-:mod:`alliance.descriptives`.
+and :class:`~alliance.report.tables.TableFrame` out. Small cells are suppressed with the helpers of
+:mod:`alliance.report.descriptives`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance import derive
-from alliance.descriptives import (
+from alliance.data import derive
+from alliance.data.pipeline import write_json
+from alliance.report.descriptives import (
     UNDEFINED,
     UNDEFINED_NOTE,
     count_cell,
@@ -31,8 +32,7 @@ from alliance.descriptives import (
     small_text,
     table_2,
 )
-from alliance.pipeline import write_json
-from alliance.tables import Align, TableFrame, TableLayout, format_fixed, format_integer, write_table
+from alliance.report.tables import Align, TableFrame, TableLayout, format_fixed, format_integer, write_table
 
 SUBSCALES = ("goals", "bonds", "tasks")
 FIRST_YEAR_MONTHS = 12.0

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from alliance.contract import file_specs
-from alliance.derive import AnalysisSettings, CleanCohort, clean_cohort
-from alliance.exports import RawExport, read_export
-from alliance.instruments import Instruments
-from alliance.problems import InvalidExportsError, Problem
-from alliance.validation import OnInvalid, ValidatedCohort, format_report, validate_exports
+from alliance.data.contract import file_specs
+from alliance.data.derive import AnalysisSettings, CleanCohort, clean_cohort
+from alliance.data.exports import RawExport, read_export
+from alliance.data.instruments import Instruments
+from alliance.data.problems import InvalidExportsError, Problem
+from alliance.data.validation import OnInvalid, ValidatedCohort, format_report, validate_exports
 
 STATUS_FILE = "status.json"
 

@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from alliance.consistency import Finding
-from alliance.manifest import Difference
-from alliance.privacy import Leak
-from alliance.verify import Comparison, summarise, summary_line
+from alliance.verify.compare import Comparison, summarise, summary_line
+from alliance.verify.consistency import Finding
+from alliance.verify.manifest import Difference
+from alliance.verify.privacy import Leak
 
 COMPARISON_COLUMNS = (
     ("id", "Published entry"),

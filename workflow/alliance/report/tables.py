@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from alliance import models
-from alliance.model_runs import not_collected_reason
+from alliance.stats import catalogue as models
+from alliance.stats.model_runs import not_collected_reason
 
 Layout = Literal["paper", "full"]
 Align = Literal["l", "r"]

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from alliance.errors import ConfigError
+
 # Columns of wai_long re-scored from the common items only: ``<subscale>_common``.
 COMMON_ITEMS_SUFFIX = "_common"
 
@@ -104,7 +106,7 @@ class Instruments:
     eq5d: Eq5d
 
 
-class InstrumentConfigError(ValueError):
+class InstrumentConfigError(ConfigError):
     """The instrument configuration itself is inconsistent."""
 
 

@@ -2,7 +2,7 @@
 
 Everything here reads the collected model outputs (``models/*.csv``) and the catalogue's
 ``robustness`` section; the models themselves are ordinary catalogue models that
-:func:`alliance.models.robustness_models` generated and the workflow fitted one job each.
+:func:`alliance.stats.catalogue.robustness_models` generated and the workflow fitted one job each.
 
 * S2 (``table_robustness``): each finding's estimate and p under every variant (no control, WAI version
   group, version at each assessment, common items, number of assessments, WSAS/BSI outcomes), and
@@ -22,10 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from alliance.descriptives import disclosure_note, is_small, small_text
-from alliance.model_runs import not_collected_reason
-from alliance.models import Catalogue, Finding, ModelSpec, variant_model_id
-from alliance.tables import (
+from alliance.report.descriptives import disclosure_note, is_small, small_text
+from alliance.report.tables import (
     DAGGER,
     TableFrame,
     TableLayout,
@@ -39,6 +37,8 @@ from alliance.tables import (
     format_p,
     write_table,
 )
+from alliance.stats.catalogue import Catalogue, Finding, ModelSpec, variant_model_id
+from alliance.stats.model_runs import not_collected_reason
 
 TABLE_IDS = ("table_robustness", "table_pattern_mixture", "table_wai_version")
 NUMBERS = {"table_robustness": "S2", "table_pattern_mixture": "S3", "table_wai_version": "S4"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alliance.errors import AllianceError
+
 
 def escaped(value: str) -> str:
     """A value as a reader can see it: control characters and other invisibles as escapes (\\x00, \\t),
@@ -44,7 +46,7 @@ class Problem:
         }
 
 
-class InvalidExportsError(Exception):
+class InvalidExportsError(AllianceError):
     """The exports break the contract and the cohort is set to stop on invalid input."""
 
     def __init__(self, problems: list[Problem], report_path: str | None = None, hints: list[str] | None = None):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from alliance.instruments import Instruments
+from alliance.data.instruments import Instruments
 
 Kind = Literal["id", "integer", "number", "date", "choice"]
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from alliance.problems import Problem, escaped
+from alliance.data.problems import Problem, escaped
 
 LINE = "line"  # column holding each record's line number in its file (header = line 1)
 # Problems with one record (its line is set aside or reported); any other reading problem stops the file.

@@ -31,7 +31,8 @@ from typing import Any, Self
 import pandas as pd
 import yaml
 
-from alliance.model_runs import not_collected_reason
+from alliance.errors import AllianceError
+from alliance.stats.model_runs import not_collected_reason
 
 VERDICTS = ("matches", "within tolerance", "differs", "not reproduced")
 SIGNIFICANCE_VERDICTS = ("agrees", "stars differ", "disagrees", "not stated", "not reproduced")
@@ -128,7 +129,7 @@ class Outputs:
         )
 
 
-class NotReproduced(Exception):
+class NotReproduced(AllianceError):
     """The outputs hold no value for this source."""
 
 

@@ -1,11 +1,11 @@
 """The reference engine: statsmodels' MixedLM, kept selectable (``settings.engine: statsmodels``) as an
-independent check of the exact engine (alliance.engine) on the same data.
+independent check of the exact engine (alliance.stats.engine) on the same data.
 
 statsmodels estimates the variance parameters; its estimate is then taken to the optimum of the exact
 likelihood written here in the *natural* parameters (var_intercept, cov, var_slope, s2) with beta
 profiled out: Newton steps, and quasi-Newton searches in a Cholesky parametrisation from its point and
 from a neutral start (statsmodels can stop near the boundary below the maximum). Inference is the
-shared one of alliance.engine.
+shared one of alliance.stats.engine.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alliance.engine import (
+from alliance.stats.engine import (
     Estimate,
     FitFailed,
     GrowthData,
@@ -28,7 +28,7 @@ from alliance.engine import (
 
 @dataclass(frozen=True)
 class NaturalEstimate:
-    """statsmodels' own estimate, in the natural parameters (see alliance.engine.covariance_matrix)."""
+    """statsmodels' own estimate, in the natural parameters (see alliance.stats.engine.covariance_matrix)."""
 
     theta: np.ndarray
     optimizer: str

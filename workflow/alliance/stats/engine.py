@@ -43,6 +43,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from alliance.errors import AllianceError
+
 # --------------------------------------------------------------------------------------------------
 # The data of one model
 # --------------------------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ class GrowthData:
         return GrowthData(frame, self.terms, self.random_slope)
 
 
-class FitFailed(RuntimeError):
+class FitFailed(AllianceError, RuntimeError):
     """No estimates could be produced for a model."""
 
 
@@ -1114,7 +1116,7 @@ def engine_named(name: str):
     if name == "exact":
         return ExactEngine()
     if name == "statsmodels":
-        from alliance.reference_engine import StatsmodelsEngine
+        from alliance.stats.reference_engine import StatsmodelsEngine
 
         return StatsmodelsEngine()
     raise ValueError(f"unknown engine '{name}': choose exact or statsmodels")

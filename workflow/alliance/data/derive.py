@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from alliance.contract import DAYS_PER_MONTH, PERSONALITY_DISORDERS, SYMPTOM_DISORDERS
-from alliance.instruments import COMMON_ITEMS_SUFFIX, Instruments
-from alliance.scoring import eq5d_index, score_item_scale, score_wai
+from alliance.data.contract import DAYS_PER_MONTH, PERSONALITY_DISORDERS, SYMPTOM_DISORDERS
+from alliance.data.instruments import COMMON_ITEMS_SUFFIX, Instruments
+from alliance.data.scoring import eq5d_index, score_item_scale, score_wai
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Descriptive tables of Folmo et al. (2020): Table I (WAI items), Table II (baseline by outcome subgroup)
 and the admission-to-discharge change of GAF, WSAS and BSI reported in the text.
 
-DataFrames in, :class:`~alliance.tables.TableFrame` out; every cell is a formatted string, so the renderers of
-:mod:`alliance.tables` lay them out and the same inputs always give the same bytes.
+DataFrames in, :class:`~alliance.report.tables.TableFrame` out; every cell is a formatted string, so the renderers of
+:mod:`alliance.report.tables` lay them out and the same inputs always give the same bytes.
 
 Disclosure: with ``min_cell`` > 0 a count, or a percentage or mean resting on 1 .. ``min_cell`` - 1 patients
 (the numerator of a percentage, any group size or denominator), is printed as ``"< min_cell"``.
@@ -22,8 +22,8 @@ import yaml
 from scipy import stats
 from scipy.stats.contingency import expected_freq
 
-from alliance.instruments import Instruments, WaiVersion
-from alliance.tables import (
+from alliance.data.instruments import Instruments, WaiVersion
+from alliance.report.tables import (
     DAGGER,
     DOUBLE_DAGGER,
     Align,

@@ -27,9 +27,9 @@ import yaml
 from numpy.typing import NDArray
 from scipy import stats
 
-from alliance.contract import PERSONALITY_DISORDERS, SYMPTOM_DISORDERS, TERMINATIONS
-from alliance.derive import DAYS_PER_MONTH
-from alliance.instruments import Instruments
+from alliance.data.contract import PERSONALITY_DISORDERS, SYMPTOM_DISORDERS, TERMINATIONS
+from alliance.data.derive import DAYS_PER_MONTH
+from alliance.data.instruments import Instruments
 
 GROUPS = ("good", "poor", "unclassified")
 GOOD, POOR, UNCLASSIFIED = 0, 1, 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alliance.instruments import COMMON_ITEMS_SUFFIX, Eq5d, ItemScale, Wai
+from alliance.data.instruments import COMMON_ITEMS_SUFFIX, Eq5d, ItemScale, Wai
 
 
 def _mean_if_enough(items: pd.DataFrame, min_answered: int) -> pd.Series:

@@ -3,7 +3,7 @@
 Every model is Y_ij = X_ij beta + b0_i + b1_i time_ij + e_ij with an unstructured 2x2 covariance G of
 (b0, b1) and residual variance s2 (the paper's equations). The catalogue (config/models.yaml) says
 which models are fitted; :func:`model_data` turns one entry and the clean tables into the
-:class:`~alliance.engine.GrowthData` that the engine (alliance.engine) fits.
+:class:`~alliance.stats.engine.GrowthData` that the engine (alliance.stats.engine) fits.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from alliance.engine import DEFAULT_ENGINE, DEFAULT_OPTIMIZERS, ENGINE_NAMES, GrowthData
-from alliance.instruments import COMMON_ITEMS_SUFFIX
+from alliance.data.instruments import COMMON_ITEMS_SUFFIX
+from alliance.errors import AllianceError, ConfigError
+from alliance.stats.engine import DEFAULT_ENGINE, DEFAULT_OPTIMIZERS, ENGINE_NAMES, GrowthData
 
 WAI_OUTCOMES = ("goals", "bonds", "tasks")
 # Subscales re-scored from the items worded identically in every WAI version (instruments.yaml
@@ -193,7 +194,7 @@ class Catalogue:
         raise KeyError(model_id)
 
 
-class CatalogueError(ValueError):
+class CatalogueError(ConfigError):
     """The model catalogue is inconsistent."""
 
 
@@ -415,7 +416,7 @@ def outcome_long(
     return long.dropna(subset=["y", "time"])
 
 
-class ModelDataError(ValueError):
+class ModelDataError(AllianceError, ValueError):
     """A model asks for data the clean tables do not have."""
 
 

@@ -16,10 +16,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from alliance.contract import DAYS_PER_MONTH, ColumnSpec, FileSpec
-from alliance.exports import LINE, RECORD_RULES, RawExport
-from alliance.instruments import Instruments
-from alliance.problems import Problem, escaped
+from alliance.data.contract import DAYS_PER_MONTH, ColumnSpec, FileSpec
+from alliance.data.exports import LINE, RECORD_RULES, RawExport
+from alliance.data.instruments import Instruments
+from alliance.data.problems import Problem, escaped
 
 OnInvalid = Literal["stop", "quarantine"]
 DAYS_AFTER_DISCHARGE = 90  # export-format.md: "not more than 90 days after discharge_date"

@@ -23,8 +23,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-from alliance.figures import CM, STYLE, save_figure
-from alliance.missing_data import administered
+from alliance.report.figures import CM, STYLE, save_figure
+from alliance.stats.missing_data import administered
 
 GROUPS = (("good", "Good outcome", "-", True), ("poor", "Poor outcome", "--", False))
 

@@ -8,11 +8,11 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from alliance.consistency import scan_directories
-from alliance.manifest import Difference, publishable_files
-from alliance.privacy import Identifiers, Leak, identifiers_from_exports, scan_files, scan_text
-from alliance.verify import Outputs, compare_all, load_mapping, load_published
-from alliance.verify_report import Determinism, VerifyReport, to_html, to_json, to_markdown
+from alliance.verify.compare import Outputs, compare_all, load_mapping, load_published
+from alliance.verify.consistency import scan_directories
+from alliance.verify.manifest import Difference, publishable_files
+from alliance.verify.privacy import Identifiers, Leak, identifiers_from_exports, scan_files, scan_text
+from alliance.verify.report import Determinism, VerifyReport, to_html, to_json, to_markdown
 
 # Folders of results/<cohort>/ whose Markdown and CSV are checked for internal consistency.
 CONSISTENCY_DIRS = ("tables", "missing_data", "manuscript")

@@ -1,0 +1,1 @@
+"""Stage 3, report: table formatting, the paper's tables and figures, and the manuscript."""
