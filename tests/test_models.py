@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.stats.catalogue import CatalogueError, catalogue_from_mapping, load_catalogue, model_data
+from alliance.stats.catalogue import CatalogueError, catalogue_from_mapping, load_catalogue
 from alliance.stats.engine import GrowthData, covariance_matrix, fit_growth, sufficient_statistics
+from alliance.stats.model_data import model_data
 from alliance.stats.model_runs import collect, run_model
 from alliance.stats.reference_engine import beta_covariance, profiled_loglik
 

@@ -37,14 +37,13 @@ from alliance.report.tables import to_markdown
 from alliance.stats.catalogue import (
     CatalogueError,
     ControlSpec,
-    ModelDataError,
     ModelSpec,
     catalogue_from_mapping,
     load_catalogue,
-    model_data,
     variant_model_id,
 )
 from alliance.stats.engine import fit_growth
+from alliance.stats.model_data import ModelDataError, model_data
 from alliance.stats.model_runs import collect, pattern_averaged, run_model
 from lme4_reference import r_available
 from synthetic_cohorts import synthetic_cohort

@@ -3,18 +3,21 @@
 
 rule simulate_cohort:
     input:
-        instruments=config["instruments"],
-        parameters=config["synthetic_parameters"],
+        instruments=SETTINGS.files.instruments,
+        parameters=SETTINGS.files.synthetic_parameters,
     output:
         exports=directory("results/{cohort}/simulated/exports"),
         truth=directory("results/{cohort}/simulated/truth"),
     log:
         "logs/{cohort}/simulate_cohort.log",
+    benchmark:
+        "logs/{cohort}/simulate_cohort.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/simulate_cohort.py"),
-        simulate=lambda wildcards: COHORTS[wildcards.cohort]["simulate"],
+        simulate=lambda wildcards: asdict(COHORTS[wildcards.cohort].simulate),
     script:
         "../scripts/simulate_cohort.py"
 
@@ -22,15 +25,20 @@ rule simulate_cohort:
 rule validate_exports:
     input:
         exports=export_files,
-        instruments=config["instruments"],
+        instruments=SETTINGS.files.instruments,
     output:
         report="results/{cohort}/validation.txt",
         validated=directory("results/{cohort}/clean/validated"),
         quarantine=directory("results/{cohort}/quarantine"),
     log:
         "logs/{cohort}/validate_exports.log",
+    benchmark:
+        "logs/{cohort}/validate_exports.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
     params:
         code=code_version("../scripts/validate_exports.py"),
         exports_dir=exports_dir,
@@ -43,18 +51,20 @@ rule clean_cohort:
     input:
         validated="results/{cohort}/clean/validated",
         report="results/{cohort}/validation.txt",
-        instruments=config["instruments"],
+        instruments=SETTINGS.files.instruments,
     output:
-        patients="results/{cohort}/clean/patients.csv",
-        wai_long="results/{cohort}/clean/wai_long.csv",
-        outcomes_long="results/{cohort}/clean/outcomes_long.csv",
-        row_accounting="results/{cohort}/clean/row_accounting.csv",
+        **{name: f"results/{{cohort}}/clean/{name}.csv" for name in layout.CLEAN_TABLES},
     log:
         "logs/{cohort}/clean_cohort.log",
+    benchmark:
+        "logs/{cohort}/clean_cohort.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
     params:
         code=code_version("../scripts/clean_cohort.py"),
-        analysis=config["analysis"],
+        analysis=SETTINGS.analysis,
     script:
         "../scripts/clean_cohort.py"

@@ -1,13 +1,21 @@
-# Config validation and the helpers the rules share.
-import codecs
+# The configuration, parsed once, and the helpers the rules share.
+# Only light modules of the package are imported here (no numpy, pandas, scipy or jinja2: the Snakefile
+# loads at every run, and tests/test_architecture.py keeps it so).
+import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
+from alliance import layout
 from alliance.build.code_version import code_version as _code_version
-from alliance.stats.catalogue import CatalogueError, load_catalogue
+from alliance.build.pdf_engines import PDF_ENGINES, find_pdf_engine
 from alliance.build.stale_locks import clear_stale_locks
+from alliance.data.contract import file_specs
+from alliance.data.instruments import load_instruments
+from alliance.errors import AllianceError
+from alliance.settings import load_settings
+from alliance.stats.catalogue import load_catalogue
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 # A build killed outright (SIGKILL, a power loss) leaves Snakemake's locks behind; they are removed when no
 # other snakemake is running here (alliance.build.stale_locks), so that the next `snakemake` resumes the build
@@ -18,7 +26,19 @@ if clear_stale_locks(Path(".snakemake")):
         file=sys.stderr,
     )
 
-validate(config, schema="../schemas/config.schema.yaml")
+# The configuration, and every configuration file it names, parsed once into types here: a wrong key
+# or value stops the workflow before any job, with one message naming the file and the key.
+try:
+    SETTINGS = load_settings(config, workflow.configfiles)
+    CATALOGUE = load_catalogue(SETTINGS.files.models)
+    INSTRUMENTS = load_instruments(SETTINGS.files.instruments)
+except AllianceError as error:
+    raise WorkflowError(str(error)) from None
+COHORTS = SETTINGS.cohorts
+# The export files of the contract (docs/export-format.md), by name.
+EXPORT_NAMES = tuple(file_specs(INSTRUMENTS))
+# The configuration files this run reads (the config files merged, and those they name), for provenance.
+CONFIG_FILES = sorted({*SETTINGS.sources, *SETTINGS.files.all()})
 
 RULES_DIR = Path(workflow.basedir) / "workflow" / "rules"
 PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "alliance"
@@ -31,49 +51,8 @@ def code_version(script):
     return _code_version(RULES_DIR / script, PACKAGE_DIR)
 
 
-COHORTS = config["cohorts"]
-EXPORT_NAMES = (
-    "patients",
-    "diagnoses",
-    "wai",
-    "gaf",
-    "wsas",
-    "bsi18",
-    "sipp_sf",
-    "eq5d",
-)
-
-
-def _check_cohorts():
-    for name, cohort in COHORTS.items():
-        if "exports" in cohort:
-            if cohort.get("delimiter", ",") == cohort.get("decimal", "."):
-                raise WorkflowError(
-                    f"cohort '{name}': delimiter and decimal mark are both "
-                    f"'{cohort['decimal']}'; an export cannot use one character for both"
-                )
-            try:
-                codecs.lookup(cohort.get("encoding", "utf-8"))
-            except LookupError:
-                raise WorkflowError(
-                    f"cohort '{name}': unknown encoding '{cohort['encoding']}' "
-                    "(e.g. utf-8, cp1252, latin-1, utf-16)"
-                )
-            if not Path(cohort["exports"]).is_dir():
-                raise WorkflowError(
-                    f"cohort '{name}': exports directory '{cohort['exports']}' does not exist"
-                )
-
-
-_check_cohorts()
-
-try:
-    CATALOGUE = load_catalogue(config["models"])
-except CatalogueError as error:
-    raise WorkflowError(f"model catalogue {config['models']}: {error}")
 # Model ids by outcome: one fitting job per outcome (workflow/rules/models.smk).
 MODEL_GROUPS = CATALOGUE.models_by_outcome()
-ROBUSTNESS_TABLES = ("table_robustness", "table_pattern_mixture", "table_wai_version")
 
 
 wildcard_constraints:
@@ -82,14 +61,14 @@ wildcard_constraints:
 
 
 def is_simulated(cohort):
-    return "simulate" in COHORTS[cohort]
+    return COHORTS[cohort].simulated
 
 
 def exports_dir(wildcards):
     """The raw exports of a cohort: the clinic's directory, or the simulated one."""
     if is_simulated(wildcards.cohort):
         return f"results/{wildcards.cohort}/simulated/exports"
-    return COHORTS[wildcards.cohort]["exports"]
+    return COHORTS[wildcards.cohort].exports
 
 
 def export_files(wildcards):
@@ -106,96 +85,62 @@ def export_files(wildcards):
 
 
 def cohort_options(wildcards):
-    cohort = COHORTS[wildcards.cohort]
-    return {
-        "name": wildcards.cohort,
-        "delimiter": cohort.get("delimiter", ","),
-        "decimal": cohort.get("decimal", "."),
-        "on_invalid": cohort.get("on_invalid", "stop"),
-        "encoding": cohort.get("encoding", "utf-8"),
-    }
+    return COHORTS[wildcards.cohort].reading_options()
 
 
 def min_cell(wildcards):
-    """Small-cell threshold: the cohort's own, else 5 for real exports and 0 for synthetic cohorts."""
-    cohort = COHORTS[wildcards.cohort]
-    default = 0 if is_simulated(wildcards.cohort) else 5
-    return int(cohort.get("disclosure", {}).get("min_cell", default))
+    """Small-cell threshold of the cohort's publishable outputs (alliance.settings.Cohort)."""
+    return COHORTS[wildcards.cohort].disclosure_min_cell
+
+
+def memory_mb(wildcards, input):
+    """Memory a step asks a cluster for: its input tables, held a few times over by pandas, and at least
+    1 GB (profiles set the rest; a local build ignores it unless --resources caps it).
+    """
+    return max(1024, math.ceil(20 * input.size_mb))
 
 
 def cohort_outputs(wildcards):
-    clean = [
-        f"results/{cohort}/clean/{name}.csv"
-        for cohort in COHORTS
-        for name in ("patients", "wai_long", "outcomes_long", "row_accounting")
+    """Every file the default build writes for each cohort (alliance.layout lists them)."""
+    per_cohort = [
+        *[f"clean/{name}" for name in layout.csv_files(layout.CLEAN_TABLES)],
+        *[f"models/{name}" for name in layout.csv_files(layout.MODEL_OUTPUTS)],
+        *[
+            f"tables/{name}"
+            for name in layout.table_files(
+                (
+                    *layout.MODEL_TABLES,
+                    *layout.ROBUSTNESS_TABLES,
+                    *layout.DESCRIPTIVE_TABLES,
+                )
+            )
+        ],
+        *[f"figures/{name}" for name in layout.figure_files(layout.FIGURES)],
+        f"missing_data/{layout.MISSING_DATA_SUMMARY}",
+        *[f"missing_data/{figure}.png" for figure in layout.PATTERN_FIGURES],
     ]
-    models = [
-        f"results/{cohort}/models/{name}.csv"
+    documents = [
+        f"results/{cohort}/manuscript/{name}"
         for cohort in COHORTS
-        for name in MODEL_OUTPUTS
+        for name in layout.manuscript_files(pdf=MANUSCRIPT_PDF)
     ]
-    tables = [
-        f"results/{cohort}/tables/{table}{layout}.{ext}"
-        for cohort in COHORTS
-        for table in ("table_3", "table_4", *ROBUSTNESS_TABLES)
-        for layout in ("", "_full")
-        for ext in ("csv", "md", "html", "tex")
-    ]
-    descriptive = [
-        f"results/{cohort}/tables/{table}{layout}.{ext}"
-        for cohort in COHORTS
-        for table in ("table_1", "table_2", "table_outcome_change")
-        for layout in ("", "_full")
-        for ext in ("csv", "md", "html", "tex")
-    ]
-    figures = [
-        f"results/{cohort}/figures/{figure}.{ext}"
-        for cohort in COHORTS
-        for figure in ("figure_1", "figure_2")
-        for ext in ("png", "svg", "pdf")
-    ]
-    missing = [
-        f"results/{cohort}/missing_data/{name}"
-        for cohort in COHORTS
-        for name in (
-            "summary.json",
-            "missing_pattern_map.png",
-            "missing_retention.png",
-        )
-    ]
-    manuscript = manuscript_outputs()
-    return clean + models + tables + descriptive + figures + missing + manuscript
-
-
-MODEL_OUTPUTS = (
-    "fits",
-    "estimates",
-    "variance_components",
-    "likelihood_ratio_tests",
-    "pattern_averaged",
-)
+    return [
+        f"results/{cohort}/{name}" for cohort in COHORTS for name in per_cohort
+    ] + documents
 
 
 # The manuscript (workflow/rules/manuscript.smk): its templates, the tables it includes, and its outputs.
 MANUSCRIPT_TEMPLATES = sorted(str(p) for p in Path("manuscript").glob("*.md.j2"))
 if not MANUSCRIPT_TEMPLATES:
     raise WorkflowError("no templates manuscript/*.md.j2 in the working directory")
-MANUSCRIPT_TABLES = (
-    "table_1",
-    "table_2",
-    "table_3",
-    "table_4",
-    "table_outcome_change",
-    *ROBUSTNESS_TABLES,
-)
 
 
-def manuscript_outputs():
-    from alliance.build.pdf_engines import find_pdf_engine
-
-    formats = ("md", "html", "docx") + (("pdf",) if find_pdf_engine() else ())
-    return [
-        f"results/{cohort}/manuscript/{name}"
-        for cohort in COHORTS
-        for name in [f"manuscript.{ext}" for ext in formats] + ["provenance.json"]
-    ]
+# A PDF of the manuscript only when the config asks for one, so that the set of outputs does not depend
+# on what happens to be installed; asked for without an engine, the build stops here, before any work.
+MANUSCRIPT_PDF = SETTINGS.manuscript.pdf
+if MANUSCRIPT_PDF and not find_pdf_engine():
+    raise WorkflowError(
+        "manuscript: pdf is true in the config, but no PDF engine is installed; install one of "
+        + ", ".join(PDF_ENGINES)
+        + " (e.g. `sudo apt-get install texlive-xetex`), or set `manuscript: {pdf: false}`"
+    )

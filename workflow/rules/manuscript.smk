@@ -23,13 +23,13 @@ rule manuscript_text:
     input:
         models=expand(
             "results/{{cohort}}/models/{name}.csv",
-            name=MODEL_OUTPUTS,
+            name=layout.MODEL_OUTPUTS,
         ),
         summary="results/{cohort}/missing_data/summary.json",
         descriptives="results/{cohort}/manuscript/descriptives.json",
         tables=expand(
             "results/{{cohort}}/tables/{table}{ext}",
-            table=MANUSCRIPT_TABLES,
+            table=layout.MANUSCRIPT_TABLES,
             ext=(".md", "_full.csv"),
         ),
         templates=MANUSCRIPT_TEMPLATES,

@@ -8,7 +8,7 @@ rule fit_models:
         patients="results/{cohort}/clean/patients.csv",
         wai_long="results/{cohort}/clean/wai_long.csv",
         outcomes_long="results/{cohort}/clean/outcomes_long.csv",
-        catalogue=config["models"],
+        catalogue=SETTINGS.files.models,
     output:
         "results/{cohort}/models/fits/{outcome}.json",
     log:
@@ -18,6 +18,8 @@ rule fit_models:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
     params:
         code=code_version("../scripts/fit_models.py"),
         model_ids=lambda wildcards: MODEL_GROUPS[wildcards.outcome],
@@ -30,17 +32,19 @@ rule collect_models:
         records=expand(
             "results/{{cohort}}/models/fits/{outcome}.json", outcome=MODEL_GROUPS
         ),
-        catalogue=config["models"],
+        catalogue=SETTINGS.files.models,
     output:
-        fits="results/{cohort}/models/fits.csv",
-        estimates="results/{cohort}/models/estimates.csv",
-        variance_components="results/{cohort}/models/variance_components.csv",
-        likelihood_ratio_tests="results/{cohort}/models/likelihood_ratio_tests.csv",
-        pattern_averaged="results/{cohort}/models/pattern_averaged.csv",
+        **{
+            name: f"results/{{cohort}}/models/{name}.csv"
+            for name in layout.MODEL_OUTPUTS
+        },
     log:
         "logs/{cohort}/collect_models.log",
+    benchmark:
+        "logs/{cohort}/collect_models.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/collect_models.py"),
     script:

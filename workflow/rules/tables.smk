@@ -113,12 +113,13 @@ rule robustness_tables:
         ),
         other=expand(
             "results/{{cohort}}/tables/{table}{layout}.{ext}",
-            table=ROBUSTNESS_TABLES,
+            table=layout.ROBUSTNESS_TABLES,
             layout=("", "_full"),
             ext=("csv", "md", "tex"),
         )
         + expand(
-            "results/{{cohort}}/tables/{table}_full.html", table=ROBUSTNESS_TABLES
+            "results/{{cohort}}/tables/{table}_full.html",
+            table=layout.ROBUSTNESS_TABLES,
         ),
     log:
         "logs/{cohort}/robustness_tables.log",

@@ -98,9 +98,7 @@ rule package:
         "../envs/alliance.yaml"
     params:
         code=code_version("../scripts/package.py"),
-        real_exports=[
-            cohort["exports"] for cohort in COHORTS.values() if "exports" in cohort
-        ],
+        real_exports=[cohort.exports for cohort in COHORTS.values() if cohort.exports],
         synthetic_exports={
             cohort: f"results/{cohort}/simulated/exports"
             for cohort in COHORTS

@@ -1,7 +1,7 @@
 # Helpers of the verification rules (workflow/rules/verify.smk).
 from pathlib import Path
 
-VERIFY_MAPPING = config.get("verify", "config/verify.yaml")
+VERIFY_MAPPING = SETTINGS.files.verify
 
 
 def cohort_build(wildcards):

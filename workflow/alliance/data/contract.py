@@ -85,113 +85,92 @@ ASSESSMENT_DATE = ColumnSpec("date", "date")
 
 def file_specs(instruments: Instruments) -> dict[str, FileSpec]:
     """Every export file of the contract, in the order they are read."""
+    specs = [
+        _patients_file(),
+        _diagnoses_file(),
+        _wai_file(instruments),
+        _gaf_file(instruments),
+        _item_file(
+            instruments.wsas.file, instruments.wsas.item_columns, instruments.wsas.scale_min, instruments.wsas.scale_max
+        ),
+        _item_file(
+            instruments.bsi.file, instruments.bsi.item_columns, instruments.bsi.scale_min, instruments.bsi.scale_max
+        ),
+        _sipp_sf_file(instruments),
+        _eq5d_file(instruments),
+    ]
+    return {s.name: s for s in specs}
+
+
+def _patients_file() -> FileSpec:
+    columns = (
+        PATIENT_ID,
+        ColumnSpec("age", "integer", True, 16, 80),
+        ColumnSpec("gender", "choice", True, choices=GENDERS),
+        ColumnSpec("admission_date", "date"),
+        ColumnSpec("discharge_date", "date", required=False),
+        ColumnSpec("termination", "choice", True, choices=TERMINATIONS),
+        ColumnSpec("work_study_months", "integer", False, 0, 12),
+    )
+    return FileSpec("patients", True, columns, key=("patient_id",), assessment=False)
+
+
+def _diagnoses_file() -> FileSpec:
+    columns = (
+        PATIENT_ID,
+        *(_flag(n) for n in PERSONALITY_DISORDERS),
+        ColumnSpec("borderline_traits", "integer", True, 0, 9),
+        ColumnSpec("pd_traits_total", "integer", True, 0, 79),
+        *(_flag(n) for n in SYMPTOM_DISORDERS),
+    )
+    return FileSpec("diagnoses", True, columns, key=("patient_id",), assessment=False)
+
+
+def _wai_file(instruments: Instruments) -> FileSpec:
     wai = instruments.wai
     item_min = min(v.scale_min for v in wai.versions.values())
     item_max = max(v.scale_max for v in wai.versions.values())
+    columns = (
+        PATIENT_ID,
+        ASSESSMENT_DATE,
+        ColumnSpec("version", "choice", True, choices=tuple(wai.versions)),
+        # The widest range of any version here; each version's own range is checked per row.
+        *_items(wai.item_columns, item_min, item_max),
+    )
+    return FileSpec(
+        wai.file, True, columns, key=("patient_id", "date", "version"), item_columns_by_version=wai.item_columns
+    )
+
+
+def _gaf_file(instruments: Instruments) -> FileSpec:
+    gaf = instruments.gaf
+    columns = (
+        PATIENT_ID,
+        ASSESSMENT_DATE,
+        ColumnSpec(gaf.score_column, "integer", True, gaf.scale_min, gaf.scale_max),
+        *(replace(column, may_be_absent=True) for column in _items(gaf.optional_columns, gaf.scale_min, gaf.scale_max)),
+    )
+    return FileSpec(gaf.file, True, columns, key=("patient_id", "date"))
+
+
+def _item_file(name: str, items: tuple[str, ...], minimum: float, maximum: float) -> FileSpec:
+    """An optional questionnaire of integer items (WSAS, BSI-18)."""
+    columns = (PATIENT_ID, ASSESSMENT_DATE, *_items(items, minimum, maximum))
+    return FileSpec(name, False, columns, key=("patient_id", "date"))
+
+
+def _sipp_sf_file(instruments: Instruments) -> FileSpec:
+    sipp = instruments.sipp_sf
+    domains = (ColumnSpec(d, "number", False, sipp.scale_min, sipp.scale_max) for d in sipp.domains)
+    return FileSpec(sipp.file, False, (PATIENT_ID, ASSESSMENT_DATE, *domains), key=("patient_id", "date"))
+
+
+def _eq5d_file(instruments: Instruments) -> FileSpec:
     eq = instruments.eq5d
-    specs = [
-        FileSpec(
-            "patients",
-            True,
-            (
-                PATIENT_ID,
-                ColumnSpec("age", "integer", True, 16, 80),
-                ColumnSpec("gender", "choice", True, choices=GENDERS),
-                ColumnSpec("admission_date", "date"),
-                ColumnSpec("discharge_date", "date", required=False),
-                ColumnSpec("termination", "choice", True, choices=TERMINATIONS),
-                ColumnSpec("work_study_months", "integer", False, 0, 12),
-            ),
-            key=("patient_id",),
-            assessment=False,
-        ),
-        FileSpec(
-            "diagnoses",
-            True,
-            (
-                PATIENT_ID,
-                *(_flag(n) for n in PERSONALITY_DISORDERS),
-                ColumnSpec("borderline_traits", "integer", True, 0, 9),
-                ColumnSpec("pd_traits_total", "integer", True, 0, 79),
-                *(_flag(n) for n in SYMPTOM_DISORDERS),
-            ),
-            key=("patient_id",),
-            assessment=False,
-        ),
-        FileSpec(
-            wai.file,
-            True,
-            (
-                PATIENT_ID,
-                ASSESSMENT_DATE,
-                ColumnSpec("version", "choice", True, choices=tuple(wai.versions)),
-                # The widest range of any version here; each version's own range is checked per row.
-                *_items(wai.item_columns, item_min, item_max),
-            ),
-            key=("patient_id", "date", "version"),
-            item_columns_by_version=wai.item_columns,
-        ),
-        FileSpec(
-            instruments.gaf.file,
-            True,
-            (
-                PATIENT_ID,
-                ASSESSMENT_DATE,
-                ColumnSpec(
-                    instruments.gaf.score_column, "integer", True, instruments.gaf.scale_min, instruments.gaf.scale_max
-                ),
-                *(
-                    replace(column, may_be_absent=True)
-                    for column in _items(
-                        instruments.gaf.optional_columns, instruments.gaf.scale_min, instruments.gaf.scale_max
-                    )
-                ),
-            ),
-            key=("patient_id", "date"),
-        ),
-        FileSpec(
-            instruments.wsas.file,
-            False,
-            (
-                PATIENT_ID,
-                ASSESSMENT_DATE,
-                *_items(instruments.wsas.item_columns, instruments.wsas.scale_min, instruments.wsas.scale_max),
-            ),
-            key=("patient_id", "date"),
-        ),
-        FileSpec(
-            instruments.bsi.file,
-            False,
-            (
-                PATIENT_ID,
-                ASSESSMENT_DATE,
-                *_items(instruments.bsi.item_columns, instruments.bsi.scale_min, instruments.bsi.scale_max),
-            ),
-            key=("patient_id", "date"),
-        ),
-        FileSpec(
-            instruments.sipp_sf.file,
-            False,
-            (
-                PATIENT_ID,
-                ASSESSMENT_DATE,
-                *(
-                    ColumnSpec(d, "number", False, instruments.sipp_sf.scale_min, instruments.sipp_sf.scale_max)
-                    for d in instruments.sipp_sf.domains
-                ),
-            ),
-            key=("patient_id", "date"),
-        ),
-        FileSpec(
-            eq.file,
-            False,
-            (
-                PATIENT_ID,
-                ASSESSMENT_DATE,
-                *_items(eq.dimensions, eq.level_min, eq.level_max),
-                ColumnSpec(eq.vas_column, "integer", False, eq.vas_min, eq.vas_max),
-            ),
-            key=("patient_id", "date"),
-        ),
-    ]
-    return {s.name: s for s in specs}
+    columns = (
+        PATIENT_ID,
+        ASSESSMENT_DATE,
+        *_items(eq.dimensions, eq.level_min, eq.level_max),
+        ColumnSpec(eq.vas_column, "integer", False, eq.vas_min, eq.vas_max),
+    )
+    return FileSpec(eq.file, False, columns, key=("patient_id", "date"))

@@ -15,27 +15,7 @@ import pandas as pd
 from alliance.data.contract import DAYS_PER_MONTH, PERSONALITY_DISORDERS, SYMPTOM_DISORDERS
 from alliance.data.instruments import COMMON_ITEMS_SUFFIX, Instruments
 from alliance.data.scoring import eq5d_index, score_item_scale, score_wai
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    gaf_cutoff: float
-    final_window_days: int
-    final_wai_window_days: int
-    baseline_window_days: int
-    wai_waves: tuple[float, ...]
-    outcome_waves: tuple[float, ...]
-
-    @classmethod
-    def from_mapping(cls, spec: Mapping) -> AnalysisSettings:
-        return cls(
-            gaf_cutoff=float(spec["gaf_cutoff"]),
-            final_window_days=int(spec["final_window_days"]),
-            final_wai_window_days=int(spec["final_wai_window_days"]),
-            baseline_window_days=int(spec["baseline_window_days"]),
-            wai_waves=tuple(float(m) for m in spec["schedule"]["wai_months"]),
-            outcome_waves=tuple(float(m) for m in spec["schedule"]["outcome_months"]),
-        )
+from alliance.settings import AnalysisSettings
 
 
 @dataclass(frozen=True)

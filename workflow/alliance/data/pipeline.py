@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from alliance.data.contract import file_specs
-from alliance.data.derive import AnalysisSettings, CleanCohort, clean_cohort
+from alliance.data.derive import CleanCohort, clean_cohort
 from alliance.data.exports import RawExport, read_export
 from alliance.data.instruments import Instruments
 from alliance.data.problems import InvalidExportsError, Problem
 from alliance.data.validation import OnInvalid, ValidatedCohort, format_report, validate_exports
+from alliance.settings import AnalysisSettings
 
 STATUS_FILE = "status.json"
 
@@ -92,8 +93,12 @@ def read_validated(validated_dir: str | Path) -> tuple[dict[str, pd.DataFrame], 
     return tables, status
 
 
-def clean_validated(tables: Mapping[str, pd.DataFrame], instruments: Instruments, analysis: Mapping) -> CleanCohort:
-    return clean_cohort(tables, instruments, AnalysisSettings.from_mapping(analysis))
+def clean_validated(
+    tables: Mapping[str, pd.DataFrame], instruments: Instruments, analysis: AnalysisSettings | Mapping
+) -> CleanCohort:
+    """The clean cohort; ``analysis`` as the workflow parsed it (or, in tests, the config's mapping)."""
+    settings = analysis if isinstance(analysis, AnalysisSettings) else AnalysisSettings.from_mapping(analysis)
+    return clean_cohort(tables, instruments, settings)
 
 
 def write_clean(clean: CleanCohort, status: dict, paths: Mapping[str, str | Path]) -> None:

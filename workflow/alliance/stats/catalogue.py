@@ -1,9 +1,10 @@
-"""Linear mixed growth models of the study: the model catalogue and the data of one model.
+"""The model catalogue (config/models.yaml), parsed once into types: which linear mixed growth models
+are fitted, with which predictors, moderators, subsets and controls, and the robustness variants.
 
 Every model is Y_ij = X_ij beta + b0_i + b1_i time_ij + e_ij with an unstructured 2x2 covariance G of
-(b0, b1) and residual variance s2 (the paper's equations). The catalogue (config/models.yaml) says
-which models are fitted; :func:`model_data` turns one entry and the clean tables into the
-:class:`~alliance.stats.engine.GrowthData` that the engine (alliance.stats.engine) fits.
+(b0, b1) and residual variance s2 (the paper's equations). :mod:`alliance.stats.model_data` turns one
+entry and the clean tables into the data the engine (alliance.stats.engine) fits. This module imports
+no numpy or pandas: the Snakefile parses the catalogue with it at every load.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import yaml
 
 from alliance.data.instruments import COMMON_ITEMS_SUFFIX
-from alliance.errors import AllianceError, ConfigError
-from alliance.stats.engine import DEFAULT_ENGINE, DEFAULT_OPTIMIZERS, ENGINE_NAMES, GrowthData
+from alliance.errors import ConfigError
 
 WAI_OUTCOMES = ("goals", "bonds", "tasks")
 # Subscales re-scored from the items worded identically in every WAI version (instruments.yaml
@@ -33,6 +31,12 @@ VARIANCE_COMPONENTS = ("intercept", "covariance", "slope", "residual")
 # --------------------------------------------------------------------------------------------------
 # The catalogue
 # --------------------------------------------------------------------------------------------------
+
+
+# The engines a catalogue may name (settings.engine), and statsmodels' optimizers for the reference engine.
+ENGINE_NAMES = ("exact", "statsmodels")
+DEFAULT_ENGINE = "exact"
+DEFAULT_OPTIMIZERS = ("lbfgs", "bfgs", "powell", "nm")
 
 
 @dataclass(frozen=True)
@@ -392,116 +396,3 @@ def variant_model_id(catalogue: Catalogue, model_id: str, variant_id: str) -> st
 def load_catalogue(path: str | Path) -> Catalogue:
     with open(path, encoding="utf-8") as handle:
         return catalogue_from_mapping(yaml.safe_load(handle))
-
-
-def _matches(values: pd.Series, wanted: Any) -> pd.Series:
-    if isinstance(wanted, str):
-        return values.astype(str).eq(wanted)
-    return pd.to_numeric(values, errors="coerce").eq(float(wanted))
-
-
-def outcome_long(
-    outcome: str, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame, extra: Sequence[str] = ()
-) -> pd.DataFrame:
-    """patient_id, time, y (and ``extra`` columns of the same rows) of one outcome; rows with a missing
-    score are not observations."""
-    if outcome in WAI_OUTCOMES + WAI_COMMON_OUTCOMES:
-        if outcome not in wai_long.columns:
-            raise ModelDataError(f"wai_long has no column '{outcome}' (is wai.common_items configured?)")
-        long = wai_long[["patient_id", "time_months", outcome, *extra]].rename(columns={outcome: "y"})
-    else:
-        rows = outcomes_long["measure"].eq(outcome)
-        long = outcomes_long.loc[rows, ["patient_id", "time_months", "value", *extra]].rename(columns={"value": "y"})
-    long = long.rename(columns={"time_months": "time"})
-    return long.dropna(subset=["y", "time"])
-
-
-class ModelDataError(AllianceError, ValueError):
-    """A model asks for data the clean tables do not have."""
-
-
-def _indicators(values: pd.Series, control: ControlSpec) -> dict[str, pd.Series]:
-    """0/1 indicator per level of a text column, but the reference (given, else the first level)."""
-    present = values.dropna().astype(str)
-    levels = sorted(present.unique())
-    reference = control.reference if control.reference in levels else (levels[0] if levels else None)
-    text = values.astype(object).where(values.notna())
-    return {
-        f"{control.column}[{level}]": text.map(lambda v, level=level: np.nan if pd.isna(v) else float(str(v) == level))
-        for level in levels
-        if level != reference
-    }
-
-
-def _is_text(values: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values))
-
-
-def model_data(
-    spec: ModelSpec, patients: pd.DataFrame, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame
-) -> GrowthData:
-    """The cases of one model: its subset, with every covariate present (complete cases).
-
-    A control found in patients.csv is a patient-level covariate; otherwise it must be a column of the
-    outcome's long data (an observation-level covariate), and observations without it are left out.
-    A centred control is centred at its mean over the model's patients (each patient once).
-    """
-    people = patients.set_index("patient_id")
-    keep = pd.Series(True, index=people.index)
-    for column, wanted in (spec.subset or {}).items():
-        keep &= _matches(people[column], wanted)
-    covariates: dict[str, pd.Series] = {}
-    if spec.predictor is not None:
-        predictor = pd.to_numeric(people[spec.predictor], errors="coerce").astype("float64")
-        for column, wanted in (spec.moderator or {}).items():
-            moderator = people[column]
-            predictor = predictor.where(moderator.notna()) * _matches(moderator, wanted).astype(float)
-        covariates[str(spec.predictor_term)] = predictor
-    patient_controls = [c for c in spec.controls if c.column in people.columns]
-    observation_controls = [c for c in spec.controls if c.column not in people.columns]
-    for control in patient_controls:
-        if _is_text(people[control.column]):
-            covariates.update(_indicators(people.loc[keep, control.column].reindex(people.index), control))
-        else:
-            covariates[control.name] = pd.to_numeric(people[control.column], errors="coerce").astype("float64")
-    for values in covariates.values():
-        keep &= values.notna()
-    extra = [c.column for c in observation_controls]
-    try:
-        long = outcome_long(spec.outcome, wai_long, outcomes_long, extra)
-    except KeyError as error:
-        raise ModelDataError(
-            f"model {spec.id}: control(s) {extra} are columns neither of patients.csv nor of the "
-            f"{spec.outcome} observations"
-        ) from error
-    long = long[long["patient_id"].map(keep).fillna(False).astype(bool)]
-    long = long.dropna(subset=extra)
-    observed = {name: long["patient_id"].map(values).to_numpy(float) for name, values in covariates.items()}
-    for control in observation_controls:
-        if _is_text(long[control.column]):
-            observed.update({k: v.to_numpy(float) for k, v in _indicators(long[control.column], control).items()})
-        else:
-            observed[control.name] = pd.to_numeric(long[control.column], errors="coerce").to_numpy(float)
-    for control in spec.controls:
-        if control.centre:
-            values = pd.Series(observed[control.name])
-            if control in patient_controls:
-                # each patient once, whatever the number of observations
-                values = values.groupby(long["patient_id"].to_numpy()).first()
-            observed[control.name] = observed[control.name] - float(values.mean())
-    no_time = {
-        name
-        for control in spec.controls
-        if not control.with_time
-        for name in observed
-        if name == control.name or name.startswith(f"{control.column}[")
-    }
-    return GrowthData.from_long(
-        long["patient_id"].to_numpy(),
-        long["y"].to_numpy(),
-        long["time"].to_numpy(),
-        observed,
-        random_slope=spec.kind == "growth",
-        with_time=spec.kind == "growth",
-        without_time_interaction=no_time,
-    )

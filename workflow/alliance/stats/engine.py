@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from alliance.errors import AllianceError
+from alliance.stats.catalogue import DEFAULT_ENGINE, DEFAULT_OPTIMIZERS
 
 # --------------------------------------------------------------------------------------------------
 # The data of one model
@@ -1107,9 +1108,6 @@ def infer(
 # Fitting
 # --------------------------------------------------------------------------------------------------
 
-DEFAULT_ENGINE = "exact"
-DEFAULT_OPTIMIZERS = ("lbfgs", "bfgs", "powell", "nm")  # statsmodels' optimizers, for engine: statsmodels
-
 
 def engine_named(name: str):
     """The engine of ``settings.engine``: exact (default) or statsmodels (the reference)."""
@@ -1120,9 +1118,6 @@ def engine_named(name: str):
 
         return StatsmodelsEngine()
     raise ValueError(f"unknown engine '{name}': choose exact or statsmodels")
-
-
-ENGINE_NAMES = ("exact", "statsmodels")
 
 
 def fit_growth(

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alliance.stats.catalogue import Catalogue, CatalogueSettings, ModelSpec, describe_condition, model_data
+from alliance.stats.catalogue import Catalogue, CatalogueSettings, ModelSpec, describe_condition
 from alliance.stats.engine import FitFailed, FitResult, GrowthData, fit_growth
+from alliance.stats.model_data import model_data
 
 FITS_COLUMNS = [
     "model_id", "outcome", "predictor", "moderator", "subset", "controls", "method", "n_patients", "n_obs",

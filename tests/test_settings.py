@@ -1,0 +1,96 @@
+"""alliance.settings: the workflow's configuration parsed once into types, with one error naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from alliance.errors import AllianceError, ConfigError
+from alliance.settings import MIN_CELL_REAL, MIN_CELL_SYNTHETIC, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = "config/config.yaml"
+
+
+def shipped() -> dict:
+    return yaml.safe_load((ROOT / MAIN).read_text(encoding="utf-8"))
+
+
+def with_cohort(tmp_path: Path, **cohort: object) -> dict:
+    config = shipped()
+    config["cohorts"] = {"clinic": {"exports": str(tmp_path), **cohort}}
+    return config
+
+
+def test_the_shipped_configuration_parses_into_types():
+    settings = load_settings(shipped(), [MAIN])
+    assert settings.sources == (MAIN,)
+    assert settings.files.models == "config/models.yaml"
+    assert settings.files.verify == "config/verify.yaml"
+    assert settings.analysis.gaf_cutoff == 60.0
+    assert settings.analysis.wai_waves == (3.0, 9.0, 15.0, 21.0, 27.0, 33.0)
+    synthetic = settings.cohort("synthetic")
+    assert synthetic.simulated and synthetic.simulate is not None
+    assert (synthetic.simulate.seed, synthetic.simulate.n_patients) == (20201012, 155)
+    assert synthetic.disclosure_min_cell == 0
+    assert settings.manuscript.pdf is False  # the PDF is off unless asked for
+
+
+def test_defaults_live_in_the_settings_not_in_the_schema(tmp_path):
+    cohort = load_settings(with_cohort(tmp_path), [MAIN]).cohort("clinic")
+    assert cohort.reading_options() == {
+        "name": "clinic",
+        "delimiter": ",",
+        "decimal": ".",
+        "on_invalid": "stop",
+        "encoding": "utf-8",
+    }
+    assert cohort.disclosure_min_cell == MIN_CELL_REAL
+    schema = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text(encoding="utf-8")
+    assert "default:" not in schema
+    config = shipped()
+    del config["cohorts"]["synthetic"]["disclosure"]
+    assert load_settings(config, [MAIN]).cohort("synthetic").disclosure_min_cell == MIN_CELL_SYNTHETIC
+
+
+def test_a_cohort_s_own_options_are_kept(tmp_path):
+    cohort = load_settings(
+        with_cohort(tmp_path, delimiter=";", decimal=",", encoding="cp1252", disclosure={"min_cell": 3}), [MAIN]
+    ).cohort("clinic")
+    assert (cohort.delimiter, cohort.decimal, cohort.encoding, cohort.disclosure_min_cell) == (";", ",", "cp1252", 3)
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        ({"on_invalid": "ignore"}, "cohorts.clinic.on_invalid", "'ignore' is not one of"),
+        ({"colour": "red"}, "cohorts.clinic", "'colour' was unexpected"),
+        ({"delimiter": ",", "decimal": ","}, "cohorts.clinic.decimal", "one character for both"),
+        ({"encoding": "klingon-8"}, "cohorts.clinic.encoding", "unknown encoding 'klingon-8'"),
+        ({"exports": "no/such/folder"}, "cohorts.clinic.exports", "'no/such/folder' does not exist"),
+        ({"simulate": {"seed": 1, "n_patients": 3}}, "cohorts.clinic", "either `exports: DIRECTORY` or `simulate"),
+        ({"disclosure": {"min_cell": -1}}, "cohorts.clinic.disclosure.min_cell", "less than the minimum"),
+    ],
+)
+def test_each_problem_is_one_error_naming_the_files_and_the_key(tmp_path, change, key, message):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(with_cohort(tmp_path, **change), ["mine.yaml", MAIN])
+    error = caught.value
+    assert isinstance(error, AllianceError) and error.key == key and message in error.message
+    assert str(error).startswith(f"mine.yaml + {MAIN}, key '{key}': ")
+
+
+def test_top_level_problems_name_their_key():
+    config = shipped()
+    config["analysis"]["gaf_cutoff"] = "sixty"
+    with pytest.raises(ConfigError, match=r"key 'analysis.gaf_cutoff': 'sixty' is not of type 'number'"):
+        load_settings(config, [MAIN])
+    config = shipped()
+    config["manuscript"] = {"pdf": "yes"}
+    with pytest.raises(ConfigError, match=r"key 'manuscript.pdf'"):
+        load_settings(config, [MAIN])
+    config = shipped()
+    del config["models"]
+    with pytest.raises(ConfigError, match=r"'models' is a required property"):
+        load_settings(config, [MAIN])
