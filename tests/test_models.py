@@ -243,3 +243,22 @@ def test_clean_tables_are_read_back_exactly_as_written(tmp_path):
     assert list(back_patients["bsi_outcome"]) == ["NA"] * 4
     assert back_wai["tasks"].isna().tolist() == [False, True, False, False]
     assert back_wai["time_months"].isna().tolist() == [False, False, False, True]
+
+
+def test_catalogue_problems_name_the_file_and_the_key(tmp_path):
+    spec = yaml.safe_load((ROOT / "config" / "models.yaml").read_text(encoding="utf-8"))
+    spec["models"][2]["predictor_typo"] = "poor_outcome"
+    path = tmp_path / "models.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path)
+    assert caught.value.file == str(path) and caught.value.key == "models[2]"
+    assert "unknown key(s) predictor_typo" in str(caught.value)
+    spec["models"][2].pop("predictor_typo")
+    spec["robustness"]["variants"][1]["controls"] = [{"column": "wai_version", "centred": True}]
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"key 'robustness.variants\[1\].controls\[0\]': control .* unknown keys"):
+        load_catalogue(path)
+    path.write_text("models: [", encoding="utf-8")
+    with pytest.raises(CatalogueError, match="cannot read the model catalogue"):
+        load_catalogue(path)

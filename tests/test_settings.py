@@ -94,3 +94,20 @@ def test_top_level_problems_name_their_key():
     del config["models"]
     with pytest.raises(ConfigError, match=r"'models' is a required property"):
         load_settings(config, [MAIN])
+
+
+def test_an_instrument_definition_problem_names_the_file_and_the_key(tmp_path):
+    from alliance.data.instruments import InstrumentConfigError, load_instruments
+
+    spec = yaml.safe_load((ROOT / "config" / "instruments.yaml").read_text(encoding="utf-8"))
+    version = next(iter(spec["wai"]["versions"]))
+    del spec["wai"]["versions"][version]["scale_min"]
+    path = tmp_path / "instruments.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(InstrumentConfigError) as caught:
+        load_instruments(path)
+    assert isinstance(caught.value, ConfigError)
+    assert str(caught.value) == f"{path}, key 'wai.versions.{version}.scale_min': missing key"
+    path.write_text("wai: [", encoding="utf-8")
+    with pytest.raises(InstrumentConfigError, match="cannot read the instrument definitions"):
+        load_instruments(path)

@@ -7,6 +7,9 @@ engine, ...); configuration problems are ``ConfigError``s, which name the file a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 
 class AllianceError(Exception):
     """A problem the package found and can explain: bad input, bad configuration, an impossible fit."""
@@ -32,3 +35,32 @@ class ConfigError(AllianceError, ValueError):
     def located(self, file: str) -> ConfigError:
         """The same error, naming ``file`` (when the parser that raised it did not know the path)."""
         return type(self)(self.message, file=self.file or file, key=self.key)
+
+
+class Keyed(Mapping[str, Any]):
+    """A parsed YAML mapping that knows its dotted key, so that a parser's ``spec["scale_min"]`` on a
+    missing key raises ``error(…, key="wai.versions.S.scale_min")`` instead of a bare KeyError.
+
+    Nested mappings come back wrapped too; everything else is returned as it is.
+    """
+
+    def __init__(self, data: Mapping[str, Any], key: str = "", error: type[ConfigError] = ConfigError) -> None:
+        self.data, self.key, self.error = data, key, error
+
+    def _child(self, name: object) -> str:
+        return f"{self.key}.{name}" if self.key else str(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.data:
+            raise self.error("missing key", key=self._child(name))
+        value = self.data[name]
+        return Keyed(value, self._child(name), self.error) if isinstance(value, Mapping) else value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self.data else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)

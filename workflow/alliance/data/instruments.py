@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from alliance.errors import ConfigError
+from alliance.errors import ConfigError, Keyed
 
 # Columns of wai_long re-scored from the common items only: ``<subscale>_common``.
 COMMON_ITEMS_SUFFIX = "_common"
@@ -236,5 +236,17 @@ def instruments_from_mapping(spec: Mapping[str, Any]) -> Instruments:
 
 
 def load_instruments(path: str | Path) -> Instruments:
-    with open(path, encoding="utf-8") as handle:
-        return instruments_from_mapping(yaml.safe_load(handle))
+    """config/instruments.yaml, parsed and checked; a problem is one InstrumentConfigError naming file and key."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            spec = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as error:
+        raise InstrumentConfigError(f"cannot read the instrument definitions: {error}", file=str(path)) from None
+    if not isinstance(spec, Mapping):
+        raise InstrumentConfigError("must be a mapping of instruments", file=str(path))
+    try:
+        return instruments_from_mapping(Keyed(spec, error=InstrumentConfigError))
+    except InstrumentConfigError as error:
+        raise error.located(str(path)) from None
+    except (TypeError, ValueError, AttributeError) as error:  # a value of the wrong type
+        raise InstrumentConfigError(f"a value has the wrong type or form: {error}", file=str(path)) from None

@@ -65,14 +65,14 @@ class ControlSpec:
         return text + ("" if self.with_time else "[no time]")
 
 
-def control_from_entry(entry: Any) -> ControlSpec:
+def control_from_entry(entry: Any, key: str = "") -> ControlSpec:
     """``column`` or ``{column, centre, with_time, reference}`` of the catalogue."""
     if isinstance(entry, str):
         return ControlSpec(entry)
     if isinstance(entry, Mapping) and "column" in entry:
         unknown = set(entry) - {"column", "centre", "with_time", "reference"}
         if unknown:
-            raise CatalogueError(f"control {entry}: unknown keys {sorted(unknown)}")
+            raise CatalogueError(f"control {entry}: unknown keys {sorted(unknown)}", key=key)
         reference = entry.get("reference")
         return ControlSpec(
             column=str(entry["column"]),
@@ -80,7 +80,7 @@ def control_from_entry(entry: Any) -> ControlSpec:
             with_time=bool(entry.get("with_time", True)),
             reference=None if reference is None else str(reference),
         )
-    raise CatalogueError(f"a control is a column name or a mapping with 'column', not {entry!r}")
+    raise CatalogueError(f"a control is a column name or a mapping with 'column', not {entry!r}", key=key)
 
 
 @dataclass(frozen=True)
@@ -208,100 +208,162 @@ def describe_condition(condition: Mapping[str, Any] | None) -> str:
     return ",".join(f"{column}={value}" for column, value in condition.items())
 
 
-def catalogue_from_mapping(spec: Mapping[str, Any]) -> Catalogue:
-    raw_settings = spec.get("settings", {})
+MODEL_KEYS = frozenset(
+    {"id", "outcome", "kind", "predictor", "moderator", "subset", "controls", "reference", "table", "label", "section"}
+)
+SETTINGS_KEYS = frozenset({"engine", "method", "optimizers", "alpha"})
+TOP_KEYS = frozenset({"settings", "models", "robustness"})
+
+
+def _check_keys(entry: Any, allowed: frozenset[str], key: str, required: tuple[str, ...] = ()) -> None:
+    """A typo in a key must not be ignored silently: unknown keys and missing required ones are errors."""
+    if not isinstance(entry, Mapping):
+        raise CatalogueError(f"must be a mapping of keys to values, not {entry!r}", key=key)
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise CatalogueError(
+            f"unknown key(s) {', '.join(map(str, unknown))} (known: {', '.join(sorted(allowed))})", key=key
+        )
+    missing = [name for name in required if name not in entry]
+    if missing:
+        raise CatalogueError(f"missing key(s) {', '.join(missing)}", key=key)
+
+
+def _settings_from_mapping(raw: Mapping[str, Any]) -> CatalogueSettings:
+    _check_keys(raw, SETTINGS_KEYS, "settings")
     settings = CatalogueSettings(
-        engine=str(raw_settings.get("engine", DEFAULT_ENGINE)),
-        method=str(raw_settings.get("method", "ML")).upper(),
-        optimizers=tuple(raw_settings.get("optimizers", CatalogueSettings.optimizers)),
-        alpha=float(raw_settings.get("alpha", 0.05)),
+        engine=str(raw.get("engine", DEFAULT_ENGINE)),
+        method=str(raw.get("method", "ML")).upper(),
+        optimizers=tuple(raw.get("optimizers", CatalogueSettings.optimizers)),
+        alpha=float(raw.get("alpha", 0.05)),
     )
     if settings.method not in ("ML", "REML"):
-        raise CatalogueError(f"settings.method must be ML or REML, not {settings.method}")
+        raise CatalogueError(f"settings.method must be ML or REML, not {settings.method}", key="settings.method")
     if settings.engine not in ENGINE_NAMES:
-        raise CatalogueError(f"settings.engine must be one of {', '.join(ENGINE_NAMES)}, not {settings.engine}")
-    models = []
-    for entry in spec["models"]:
-        model = ModelSpec(
-            id=str(entry["id"]),
-            outcome=str(entry["outcome"]),
-            kind=str(entry.get("kind", "growth")),
-            predictor=entry.get("predictor"),
-            moderator=entry.get("moderator"),
-            subset=entry.get("subset"),
-            controls=tuple(control_from_entry(c) for c in entry.get("controls", ())),
-            reference=entry.get("reference"),
-            table=entry.get("table"),
-            label=entry.get("label"),
-            section=entry.get("section"),
+        raise CatalogueError(
+            f"settings.engine must be one of {', '.join(ENGINE_NAMES)}, not {settings.engine}", key="settings.engine"
         )
-        if "__" in model.id:
-            raise CatalogueError(f"model {model.id}: '__' is reserved for the robustness analysis' model ids")
-        if model.outcome not in ALL_OUTCOMES:
-            raise CatalogueError(f"model {model.id}: unknown outcome '{model.outcome}'")
-        if model.kind not in ("growth", "means"):
-            raise CatalogueError(f"model {model.id}: kind must be growth or means")
-        if model.kind == "means" and (model.predictor or model.controls):
-            raise CatalogueError(f"model {model.id}: the unconditional means model takes no predictors")
-        if model.moderator and not model.predictor:
-            raise CatalogueError(f"model {model.id}: a moderator needs a predictor")
-        models.append(model)
+    return settings
+
+
+def _model_from_entry(entry: Mapping[str, Any], key: str) -> ModelSpec:
+    _check_keys(entry, MODEL_KEYS, key, required=("id", "outcome"))
+    model = ModelSpec(
+        id=str(entry["id"]),
+        outcome=str(entry["outcome"]),
+        kind=str(entry.get("kind", "growth")),
+        predictor=entry.get("predictor"),
+        moderator=entry.get("moderator"),
+        subset=entry.get("subset"),
+        controls=tuple(control_from_entry(c, f"{key}.controls[{j}]") for j, c in enumerate(entry.get("controls", ()))),
+        reference=entry.get("reference"),
+        table=entry.get("table"),
+        label=entry.get("label"),
+        section=entry.get("section"),
+    )
+    problem = _model_problem(model)
+    if problem:
+        raise CatalogueError(f"model {model.id}: {problem}", key=key)
+    return model
+
+
+def _model_problem(model: ModelSpec) -> str:
+    if "__" in model.id:
+        return "'__' is reserved for the robustness analysis' model ids"
+    if model.outcome not in ALL_OUTCOMES:
+        return f"unknown outcome '{model.outcome}'"
+    if model.kind not in ("growth", "means"):
+        return "kind must be growth or means"
+    if model.kind == "means" and (model.predictor or model.controls):
+        return "the unconditional means model takes no predictors"
+    if model.moderator and not model.predictor:
+        return "a moderator needs a predictor"
+    return ""
+
+
+def catalogue_from_mapping(spec: Mapping[str, Any]) -> Catalogue:
+    """The catalogue of a parsed models.yaml; every problem is a CatalogueError naming its key."""
+    _check_keys(spec, TOP_KEYS, "", required=("models",))
+    settings = _settings_from_mapping(spec.get("settings") or {})
+    models = [_model_from_entry(entry, f"models[{index}]") for index, entry in enumerate(spec["models"])]
     ids = [m.id for m in models]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
-        raise CatalogueError(f"duplicate model ids: {', '.join(duplicated)}")
-    for model in models:
+        raise CatalogueError(f"duplicate model ids: {', '.join(duplicated)}", key="models")
+    for index, model in enumerate(models):
         if model.reference is not None and model.reference not in ids:
-            raise CatalogueError(f"model {model.id}: reference '{model.reference}' is not in the catalogue")
+            raise CatalogueError(
+                f"model {model.id}: reference '{model.reference}' is not in the catalogue",
+                key=f"models[{index}].reference",
+            )
     robustness = robustness_from_mapping(spec.get("robustness") or {}, {m.id: m for m in models})
     generated, variant_models = robustness_models(robustness, models)
     return Catalogue(settings, tuple(models) + tuple(generated), robustness, variant_models)
 
 
+ROBUSTNESS_KEYS = frozenset({"findings", "variants", "pattern_mixture_variant", "version_variants"})
+FINDING_KEYS = frozenset({"id", "label", "model", "effect", "direction", "text"})
+VARIANT_KEYS = frozenset({"id", "label", "controls", "common_items", "replace_predictor"})
+
+
 def robustness_from_mapping(spec: Mapping[str, Any], models: Mapping[str, ModelSpec]) -> Robustness:
-    findings = []
-    for entry in spec.get("findings", ()):
-        finding = Finding(
-            id=str(entry["id"]),
-            label=str(entry.get("label", entry["id"])),
-            model=str(entry["model"]),
-            effect=str(entry.get("effect", "slope")),
-            direction=str(entry.get("direction", "negative")),
-            text=str(entry.get("text", entry.get("label", entry["id"]))),
-        )
-        if finding.model not in models:
-            raise CatalogueError(f"finding {finding.id}: model '{finding.model}' is not in the catalogue")
-        if models[finding.model].predictor is None:
-            raise CatalogueError(f"finding {finding.id}: model '{finding.model}' has no predictor")
-        if finding.effect not in ("intercept", "slope") or finding.direction not in ("negative", "positive"):
-            raise CatalogueError(f"finding {finding.id}: effect is intercept|slope, direction negative|positive")
-        findings.append(finding)
-    variants = []
-    for entry in spec.get("variants", ()):
-        variant = RobustnessVariant(
-            id=str(entry["id"]),
-            label=str(entry.get("label", entry["id"])),
-            controls=tuple(control_from_entry(c) for c in entry.get("controls", ())),
-            common_items=bool(entry.get("common_items", False)),
-            replace_predictor={str(k): str(v) for k, v in (entry.get("replace_predictor") or {}).items()},
-        )
-        if "__" in variant.id:
-            raise CatalogueError(f"robustness variant {variant.id}: '__' is reserved")
-        variants.append(variant)
+    _check_keys(spec, ROBUSTNESS_KEYS, "robustness")
+    findings = [
+        _finding(entry, f"robustness.findings[{i}]", models) for i, entry in enumerate(spec.get("findings", ()))
+    ]
+    variants = [_variant(entry, f"robustness.variants[{i}]") for i, entry in enumerate(spec.get("variants", ()))]
     for kind in ("findings", "variants"):
         names = [item.id for item in (findings if kind == "findings" else variants)]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            raise CatalogueError(f"duplicate robustness {kind}: {', '.join(duplicated)}")
+            raise CatalogueError(f"duplicate robustness {kind}: {', '.join(duplicated)}", key=f"robustness.{kind}")
     variant_ids = {v.id for v in variants}
     pattern = spec.get("pattern_mixture_variant")
     version = tuple(str(v) for v in spec.get("version_variants", ()))
     for name in ([pattern] if pattern else []) + list(version):
         if name not in variant_ids:
-            raise CatalogueError(f"robustness: '{name}' is not one of the variants")
+            raise CatalogueError(f"robustness: '{name}' is not one of the variants", key="robustness")
     if pattern and not any(c.centre for v in variants if v.id == pattern for c in v.controls):
-        raise CatalogueError(f"robustness: pattern_mixture_variant '{pattern}' has no centred control")
+        raise CatalogueError(
+            f"robustness: pattern_mixture_variant '{pattern}' has no centred control",
+            key="robustness.pattern_mixture_variant",
+        )
     return Robustness(tuple(findings), tuple(variants), pattern, version)
+
+
+def _finding(entry: Mapping[str, Any], key: str, models: Mapping[str, ModelSpec]) -> Finding:
+    _check_keys(entry, FINDING_KEYS, key, required=("id", "model"))
+    finding = Finding(
+        id=str(entry["id"]),
+        label=str(entry.get("label", entry["id"])),
+        model=str(entry["model"]),
+        effect=str(entry.get("effect", "slope")),
+        direction=str(entry.get("direction", "negative")),
+        text=str(entry.get("text", entry.get("label", entry["id"]))),
+    )
+    if finding.model not in models:
+        raise CatalogueError(
+            f"finding {finding.id}: model '{finding.model}' is not in the catalogue", key=f"{key}.model"
+        )
+    if models[finding.model].predictor is None:
+        raise CatalogueError(f"finding {finding.id}: model '{finding.model}' has no predictor", key=f"{key}.model")
+    if finding.effect not in ("intercept", "slope") or finding.direction not in ("negative", "positive"):
+        raise CatalogueError(f"finding {finding.id}: effect is intercept|slope, direction negative|positive", key=key)
+    return finding
+
+
+def _variant(entry: Mapping[str, Any], key: str) -> RobustnessVariant:
+    _check_keys(entry, VARIANT_KEYS, key, required=("id",))
+    variant = RobustnessVariant(
+        id=str(entry["id"]),
+        label=str(entry.get("label", entry["id"])),
+        controls=tuple(control_from_entry(c, f"{key}.controls[{j}]") for j, c in enumerate(entry.get("controls", ()))),
+        common_items=bool(entry.get("common_items", False)),
+        replace_predictor={str(k): str(v) for k, v in (entry.get("replace_predictor") or {}).items()},
+    )
+    if "__" in variant.id:
+        raise CatalogueError(f"robustness variant {variant.id}: '__' is reserved", key=f"{key}.id")
+    return variant
 
 
 def _model_key(spec: ModelSpec) -> tuple:
@@ -394,5 +456,13 @@ def variant_model_id(catalogue: Catalogue, model_id: str, variant_id: str) -> st
 
 
 def load_catalogue(path: str | Path) -> Catalogue:
-    with open(path, encoding="utf-8") as handle:
-        return catalogue_from_mapping(yaml.safe_load(handle))
+    """config/models.yaml, parsed and checked; every problem is one CatalogueError naming the file and key."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            spec = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as error:
+        raise CatalogueError(f"cannot read the model catalogue: {error}", file=str(path)) from None
+    try:
+        return catalogue_from_mapping(spec)
+    except CatalogueError as error:
+        raise error.located(str(path)) from None
