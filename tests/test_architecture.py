@@ -89,9 +89,15 @@ def test_subpackage_inits_import_nothing():
 
 def test_what_the_snakefile_imports_is_light():
     rules = [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]
-    imported = sorted({m for path in rules for m in re.findall(r"^from (alliance[\w.]*) import", path.read_text(), re.M)})
+    imported = sorted(
+        {m for path in rules for m in re.findall(r"^from (alliance[\w.]*) import", path.read_text(), re.M)}
+    )
     assert "alliance.settings" in imported and "alliance.stats.catalogue" in imported
-    code = "import sys\n" + "".join(f"import {m}\n" for m in imported) + f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in imported)
+        + f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", f"{imported} import {result.stdout}"
 
@@ -106,3 +112,49 @@ def test_functions_stay_short(folder):
                 if lines >= MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
     assert not long, "\n".join(long)
+
+
+DOCUMENTED = ("*.md", "*.yaml", "*.smk", "*.j2", "*.rst", "*.py", "*.R", "Snakefile")
+
+
+def documented_references() -> list[tuple[Path, str]]:
+    files = sorted(
+        path
+        for pattern in DOCUMENTED
+        for path in ROOT.rglob(pattern)
+        if not ({".venv", "results", ".snakemake", ".git", ".hypothesis"} & set(path.relative_to(ROOT).parts))
+        # test_code_version builds a fake package of its own
+        and path.name != "test_code_version.py"
+    )
+    found = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        found += [(path, m) for m in re.findall(r"\balliance(?:\.[A-Za-z_]\w*)+", text) if m != "alliance.yaml"]
+        found += [(path, m) for m in re.findall(r"workflow/alliance/[\w/]+\.py", text)]
+    return found
+
+
+def test_the_modules_the_docs_name_exist():
+    """After a move, no doc or comment may point at a module (or a name in it) that is gone."""
+    import importlib
+
+    missing = []
+    for path, reference in documented_references():
+        if reference.startswith("workflow/"):
+            if not (ROOT / reference).is_file():
+                missing.append(f"{path.relative_to(ROOT)}: {reference}")
+            continue
+        parts = reference.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                target: object = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for name in parts[cut:]:
+                target = getattr(target, name, None)
+            if target is None:
+                missing.append(f"{path.relative_to(ROOT)}: {reference}")
+            break
+        else:
+            missing.append(f"{path.relative_to(ROOT)}: {reference}")
+    assert not missing, "\n".join(missing)
