@@ -90,7 +90,7 @@ def test_subpackage_inits_import_nothing():
 def test_what_the_snakefile_imports_is_light():
     rules = [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]
     imported = sorted(
-        {m for path in rules for m in re.findall(r"^from (alliance[\w.]*) import", path.read_text(), re.M)}
+        {m for path in rules for m in re.findall(r"^from (alliance[\w.]*) import", path.read_text(), re.MULTILINE)}
     )
     assert "alliance.settings" in imported and "alliance.stats.catalogue" in imported
     code = (
