@@ -54,7 +54,8 @@ print(json.dumps({"validate_s": t1 - t0, "clean_s": t2 - t1, "rows": rows, "prob
 
 def generate(n_patients: int, seed: int, directory: Path) -> float:
     from alliance.data.instruments import load_instruments
-    from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
+    from alliance.data.synthetic import simulate_cohort, write_exports
+    from alliance.data.synthetic_parameters import load_parameters
 
     start = time.perf_counter()
     cohort = simulate_cohort(

@@ -29,8 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def tasks_model_data(n_patients: int, seed: int):
     from alliance.data.instruments import load_instruments
     from alliance.data.pipeline import clean_validated, validate_directory
-    from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
-    from alliance.stats.catalogue import load_catalogue, model_data
+    from alliance.data.synthetic import simulate_cohort, write_exports
+    from alliance.data.synthetic_parameters import load_parameters
+    from alliance.stats.catalogue import load_catalogue
+    from alliance.stats.model_data import model_data
 
     instruments = load_instruments(ROOT / "config" / "instruments.yaml")
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())

@@ -13,7 +13,8 @@ import yaml
 from alliance.data.derive import CleanCohort
 from alliance.data.instruments import load_instruments
 from alliance.data.pipeline import clean_validated, validate_directory
-from alliance.data.synthetic import SimulatedCohort, load_parameters, simulate_cohort, write_exports
+from alliance.data.synthetic import SimulatedCohort, simulate_cohort, write_exports
+from alliance.data.synthetic_parameters import load_parameters
 from alliance.data.validation import ValidatedCohort
 
 ROOT = Path(__file__).resolve().parents[1]

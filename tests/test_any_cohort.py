@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from alliance.build.project import copy_project
 from alliance.data.instruments import load_instruments
-from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
+from alliance.data.synthetic import simulate_cohort, write_exports
+from alliance.data.synthetic_parameters import load_parameters
 from alliance.stats.model_runs import STATUSES
-from alliance.verify.manifest import copy_project
 from conftest import build_project
 
 ROOT = Path(__file__).resolve().parents[1]

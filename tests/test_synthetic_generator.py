@@ -19,19 +19,19 @@ from alliance.data.instruments import load_instruments
 from alliance.data.synthetic import (
     SimulatedCohort,
     largest_remainder,
-    load_parameters,
     patient_ids,
     simulate_cohort,
     write_exports,
     write_truth,
 )
+from alliance.data.synthetic_parameters import load_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS_PER_MONTH = 30.4375
 INSTRUMENTS = load_instruments(ROOT / "config" / "instruments.yaml")
 PARAMETERS = load_parameters(ROOT / "config" / "synthetic.yaml")
 PUBLISHED = yaml.safe_load((ROOT / "config" / "published" / "folmo2020.yaml").read_text(encoding="utf-8"))
-DEFAULT_SEED = int(PARAMETERS["seed"])
+DEFAULT_SEED = PARAMETERS.seed
 SEEDS = [DEFAULT_SEED, 1, 2]
 
 # Column lists as written in docs/export-format.md (version 1).
@@ -226,7 +226,7 @@ def test_values_in_range(cohort: SimulatedCohort) -> None:
     months = (p["discharge_date"] - p["admission_date"]).dt.days / DAYS_PER_MONTH
     assert (months[p["termination"] == "dropout_early"] < 6).all()
     assert months.max() <= 36
-    assert p["admission_date"].min() >= pd.Timestamp(PARAMETERS["calendar"]["first_admission"])
+    assert p["admission_date"].min() >= pd.Timestamp(PARAMETERS.calendar.first_admission)
     d = e["diagnoses"]
     counts = ("patient_id", "borderline_traits", "pd_traits_total")
     flags = [c for c in CONTRACT_COLUMNS["diagnoses"] if c not in counts]
@@ -259,7 +259,7 @@ def test_no_duplicate_keys_and_known_patients(cohort: SimulatedCohort) -> None:
 
 
 def test_assessment_dates_within_treatment(cohort: SimulatedCohort) -> None:
-    export_date = pd.Timestamp(PARAMETERS["calendar"]["export_date"])
+    export_date = pd.Timestamp(PARAMETERS.calendar.export_date)
     for name in ("wai", "gaf", "wsas", "bsi18", "sipp_sf", "eq5d"):
         f = _with_patients(cohort.exports[name], cohort)
         assert (f["date"] >= f["admission_date"]).all(), name
@@ -279,15 +279,15 @@ def test_finals_are_unambiguous_for_the_analysis_windows(cohort: SimulatedCohort
         near = (f["date"] - f["discharge_date"]).dt.days.abs() <= days
         return f[near].groupby("patient_id").size().reindex(t.index, fill_value=0)
 
-    wai = near_discharge(cohort.exports["wai"], PARAMETERS["wai_schedule"]["final_window_days"])
+    wai = near_discharge(cohort.exports["wai"], PARAMETERS.wai_schedule.final_window_days)
     assert (wai.to_numpy() == t["has_final_wai"].to_numpy()).all()
-    window = PARAMETERS["outcomes"]["final_window_days"]
+    window = PARAMETERS.outcomes.final_window_days
     assert ((near_discharge(cohort.exports["gaf"], window) > 0) == t["final_gaf"].notna()).all()
     assert ((near_discharge(cohort.exports["wsas"], window) > 0) == t["wsas_final_total"].notna()).all()
 
 
 def test_wai_version_follows_the_switch_date(cohort: SimulatedCohort) -> None:
-    switch = pd.Timestamp(PARAMETERS["calendar"]["wai_switch"])
+    switch = pd.Timestamp(PARAMETERS.calendar.wai_switch)
     w = cohort.exports["wai"]
     assert (w.loc[w["date"] < switch, "version"] == "WAI-S").all()
     assert (w.loc[w["date"] >= switch, "version"] == "WAI-SR").all()

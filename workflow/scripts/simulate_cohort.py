@@ -5,7 +5,8 @@
 from pathlib import Path
 
 from alliance.data.instruments import load_instruments
-from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports, write_truth
+from alliance.data.synthetic import simulate_cohort, write_exports, write_truth
+from alliance.data.synthetic_parameters import load_parameters
 from alliance.logs import step_logger
 
 settings = snakemake.params.simulate
