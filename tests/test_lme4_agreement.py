@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from alliance.stats.catalogue import load_catalogue, model_data
+from alliance.stats.catalogue import load_catalogue
+from alliance.stats.model_data import model_data
 from alliance.stats.engine import GrowthData
 from lme4_reference import (
     AGREEMENT_CHECKS,
