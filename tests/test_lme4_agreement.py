@@ -46,8 +46,8 @@ import pandas as pd
 import pytest
 import yaml
 from alliance.stats.catalogue import load_catalogue
-from alliance.stats.model_data import model_data
 from alliance.stats.engine import GrowthData
+from alliance.stats.model_data import model_data
 from lme4_reference import (
     AGREEMENT_CHECKS,
     COMPONENTS,
