@@ -15,19 +15,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from alliance import layout as file_layout
 from alliance.data.instruments import instruments_from_mapping, load_instruments
+from alliance.errors import ConfigError
 from alliance.report.descriptives import (
     FISHER_MARK,
     WELCH_MARK,
-    RowSpec,
     describe_row,
-    load_table_rows,
     outcome_change,
     table_1,
     table_2,
     write_descriptive_tables,
 )
-from alliance.report.tables import TableFrame, format_p, to_csv, to_html, to_latex, to_markdown
+from alliance.report.formatting import TableFrame, format_p, to_csv, to_html, to_latex, to_markdown
+from alliance.report.table_rows import RowSpec, load_table_rows
 from scipy import stats
 from scipy.stats.contingency import expected_freq
 
@@ -307,9 +308,14 @@ def test_suppression_off_shows_the_small_counts():
 # --------------------------------------------------------------------------------------------------
 
 
+def declared(folder: Path) -> dict[str, Path]:
+    """The files the rule descriptive_tables declares, in ``folder``, by name."""
+    return file_layout.by_name(folder / name for name in file_layout.table_files(file_layout.DESCRIPTIVE_TABLES))
+
+
 def test_written_tables_are_byte_identical(patients, tmp_path):
-    first = write_descriptive_tables(patients, INSTRUMENTS, ROWS, tmp_path / "a", 5)
-    second = write_descriptive_tables(patients.copy(), INSTRUMENTS, ROWS, tmp_path / "b", 5)
+    first = write_descriptive_tables(patients, INSTRUMENTS, ROWS, declared(tmp_path / "a"), 5)
+    second = write_descriptive_tables(patients.copy(), INSTRUMENTS, ROWS, declared(tmp_path / "b"), 5)
     names = [p.name for p in first]
     assert len(names) == 24 and {"table_1.md", "table_2_full.tex", "table_outcome_change.csv"} <= set(names)
     for a, b in zip(first, second, strict=True):
@@ -368,7 +374,7 @@ def test_on_a_clean_cohort_from_the_pipeline(tmp_path):
     from synthetic_cohorts import synthetic_cohort
 
     clean = synthetic_cohort()[2].patients
-    written = write_descriptive_tables(clean, INSTRUMENTS, ROWS, tmp_path / "tables", 5)
+    written = write_descriptive_tables(clean, INSTRUMENTS, ROWS, declared(tmp_path / "tables"), 5)
     assert all(p.stat().st_size > 0 for p in written)
     table = table_2(clean, ROWS, 5)
     n_good, n_poor = (int(clean["outcome_group"].eq(g).sum()) for g in ("good", "poor"))
@@ -378,9 +384,61 @@ def test_on_a_clean_cohort_from_the_pipeline(tmp_path):
 
 
 def test_a_percentage_whose_complement_is_a_small_cell_is_suppressed():
-    from alliance.report.descriptives import pct_cell
+    from alliance.report.disclosure import pct_cell
 
     assert pct_cell(98, 100, 5) == "< 5"  # reveals the 2 patients without the characteristic
     assert pct_cell(95, 100, 5) == "95"
     assert pct_cell(100, 100, 5) == "100"  # no one without it: nothing to reveal beyond the total
     assert pct_cell(98, 100, 0) == "98"
+
+
+# --------------------------------------------------------------------------------------------------
+# The rows of Table II (config/tables.yaml)
+# --------------------------------------------------------------------------------------------------
+
+
+def rows_file(tmp_path: Path, rows: list) -> Path:
+    path = tmp_path / "tables.yaml"
+    path.write_text(yaml.safe_dump({"table_2": {"rows": rows}}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "key", "message"),
+    [
+        ({"label": "Age", "column": "age", "kind": "median"}, "table_2.rows[1].kind", "kind must be pct or mean"),
+        ({"label": "Age", "column": "age", "kind": "mean", "equals": 1}, "table_2.rows[1].equals", "pct only"),
+        ({"label": "Age", "kind": "mean"}, "table_2.rows[1].column", "missing"),
+        ({"label": "Age", "column": "age", "kind": "mean", "decimal": 0}, "table_2.rows[1]", "unknown key"),
+        ({"label": "Age", "column": "age", "kind": "mean", "decimals": -1}, "table_2.rows[1].decimals", ">= 0"),
+        ("Age", "table_2.rows[1]", "a mapping"),
+    ],
+)
+def test_a_wrong_row_names_the_file_and_the_key(tmp_path, row, key, message):
+    path = rows_file(tmp_path, [{"label": "Borderline PD", "column": "borderline", "kind": "pct"}, row])
+    with pytest.raises(ConfigError, match=message) as error:
+        load_table_rows(path)
+    assert error.value.file == str(path) and error.value.key == key
+    assert str(error.value).startswith(f"{path}, key '{key}': ")
+
+
+def test_a_table_rows_file_without_rows_or_unreadable_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="table_2.rows"):
+        load_table_rows(rows_file(tmp_path, []))
+    with pytest.raises(ConfigError, match="cannot read") as error:
+        load_table_rows(tmp_path / "absent.yaml")
+    assert error.value.file == str(tmp_path / "absent.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("table_2: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_table_rows(broken)
+
+
+def test_the_table_rows_parser_is_light():
+    """The Snakefile parses config/tables.yaml at every load: no numpy, pandas or scipy on the way."""
+    import subprocess
+    import sys
+
+    code = "import sys, alliance.report.table_rows; print(sorted({'numpy', 'pandas', 'scipy'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

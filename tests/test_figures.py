@@ -12,6 +12,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
+from alliance import layout
 from alliance.report.figures import (
     FIGURE_2_MODELS,
     MONTHS,
@@ -21,6 +22,7 @@ from alliance.report.figures import (
     load_records,
     save_figure,
     trajectory,
+    write_figures,
 )
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -223,10 +225,15 @@ def test_figure_2_lines_come_from_each_cells_model(records: dict, data: tuple) -
     assert "<5" in shown  # 2 good-outcome patients with paranoid PD per wave
 
 
+def declared(folder: Path) -> dict[str, Path]:
+    """The files the rule figures declares, in ``folder``, by name."""
+    return layout.by_name(folder / name for name in layout.figure_files(layout.FIGURES))
+
+
 def test_saved_files_are_byte_identical(records: dict, data: tuple, tmp_path: Path) -> None:
     wai_long, patients = data
-    first = save_figure(figure_1(records, wai_long, patients), tmp_path / "a" / "figure_1")
-    second = save_figure(figure_1(records, wai_long, patients), tmp_path / "b" / "figure_1")
+    first = save_figure(figure_1(records, wai_long, patients), "figure_1", declared(tmp_path / "a"))
+    second = save_figure(figure_1(records, wai_long, patients), "figure_1", declared(tmp_path / "b"))
     assert [p.suffix for p in first] == [".png", ".svg", ".pdf"]
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.suffix
@@ -288,3 +295,18 @@ def test_real_json_is_readable(real) -> None:
     fits = real[3]
     records = json.loads((fits / "wai.json").read_text())
     assert "tasks_poor_outcome" in [record["model_id"] for record in records]
+
+
+def test_figures_are_written_to_the_declared_files_only(real, tmp_path) -> None:
+    """The writer is handed the clean tables' files and the declared outputs; an undeclared output stops it."""
+    _, wai_long, patients, fits = real
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    wai_long.to_csv(clean / "wai_long.csv", index=False)
+    patients.to_csv(clean / "patients.csv", index=False)
+    out = declared(tmp_path / "out")
+    written = write_figures([fits / "wai.json"], clean / "wai_long.csv", clean / "patients.csv", out, min_cell=5)
+    assert sorted(written) == sorted(out.values())
+    del out["figure_2.pdf"]
+    with pytest.raises(KeyError, match="figure_2.pdf is not among the files the rule declares"):
+        write_figures([fits / "wai.json"], clean / "wai_long.csv", clean / "patients.csv", out, min_cell=5)

@@ -7,6 +7,7 @@ written for every catalogue model from chosen estimates, so a test can reverse a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -19,13 +20,17 @@ import jinja2
 import matplotlib
 import pandas as pd
 import pytest
+from alliance import layout
+from alliance.build.pdf_engines import find_pdf_engine
 from alliance.data.pipeline import write_json
-from alliance.report import manuscript as ms
-from alliance.report.descriptives import load_table_rows, write_descriptive_tables
+from alliance.report.descriptives import write_descriptive_tables
+from alliance.report.manuscript import apa, descriptives, filters, numbers, provenance, render
+from alliance.report.manuscript import documents as conversion
+from alliance.report.missing_data import write_missing_data
 from alliance.report.robustness import write_robustness_tables
+from alliance.report.table_rows import load_table_rows
 from alliance.report.tables import write_model_tables
 from alliance.stats.catalogue import load_catalogue
-from alliance.stats.missing_data import write_missing_data
 from alliance.stats.model_runs import PATTERN_AVERAGED_COLUMNS
 from scipy import stats
 from synthetic_cohorts import CONFIG, INSTRUMENTS, ROOT, synthetic_cohort
@@ -34,6 +39,7 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt
 
 TEMPLATES = ROOT / "manuscript"
+TEMPLATE_FILES = sorted(TEMPLATES.glob("*.md.j2"))
 CATALOGUE = load_catalogue(ROOT / "config" / "models.yaml")
 ALPHA = CATALOGUE.settings.alpha
 ROWS = load_table_rows(ROOT / "config" / "tables.yaml")
@@ -116,47 +122,85 @@ def _figure(path: Path) -> None:
     plt.close(figure)
 
 
+def declared(folder: Path, names: list[str]) -> dict[str, Path]:
+    """The files a rule declares in ``folder``, by name (as a script passes its outputs)."""
+    return layout.by_name(folder / name for name in names)
+
+
 def build_outputs(results: Path, min_cell: int = 0, overrides=None) -> Path:
     """A cohort's results directory with every file the manuscript reads (no clean/ data in it)."""
     _, _, clean = synthetic_cohort()
-    write_model_outputs(results / "models", overrides)
-    write_model_tables(results / "models", list(CATALOGUE.models), results / "tables", alpha=ALPHA)
-    write_robustness_tables(results / "models", CATALOGUE, results / "tables", min_cell)
-    write_descriptive_tables(clean.patients, INSTRUMENTS, ROWS, results / "tables", min_cell)
-    write_missing_data(clean.patients, clean.wai_long, clean.outcomes_long, results / "missing_data", min_cell, ROWS)
+    models = results / "models"
+    write_model_outputs(models, overrides)
+    model_files = [models / f"{name}.csv" for name in ("fits", "estimates", "variance_components")]
+    tables = declared(
+        results / "tables",
+        layout.table_files([*layout.MODEL_TABLES, *layout.ROBUSTNESS_TABLES, *layout.DESCRIPTIVE_TABLES]),
+    )
+    write_model_tables(*model_files, list(CATALOGUE.models), tables, alpha=ALPHA)
+    robustness_files = [models / f"{name}.csv" for name in ("likelihood_ratio_tests", "pattern_averaged")]
+    write_robustness_tables(*model_files[:2], *robustness_files, CATALOGUE, tables, min_cell)
+    write_descriptive_tables(clean.patients, INSTRUMENTS, ROWS, tables, min_cell)
+    missing = declared(
+        results / "missing_data", [layout.MISSING_DATA_SUMMARY, *layout.table_files(layout.MISSING_DATA_TABLES)]
+    )
+    write_missing_data(clean.patients, clean.wai_long, clean.outcomes_long, missing, min_cell, ROWS)
     (results / "manuscript").mkdir(parents=True, exist_ok=True)
-    write_json(ms.cohort_descriptives(clean.patients, ROWS, min_cell), results / "manuscript" / "descriptives.json")
+    record = descriptives.cohort_descriptives(clean.patients, ROWS, min_cell)
+    write_json(record, results / "manuscript" / layout.DESCRIPTIVES)
     (results / "figures").mkdir(parents=True, exist_ok=True)
-    for stem in ("figure_1", "figure_2"):
+    for stem in layout.FIGURES:
         _figure(results / "figures" / f"{stem}.png")
     return results
 
 
-def context(results: Path, min_cell: int = 0) -> dict:
-    values = ms.config_values(
-        CONFIG["analysis"],
-        INSTRUMENTS,
-        files={"analysis": "config/config.yaml", "instruments": "config/instruments.yaml"},
+def inputs(results: Path) -> numbers.ManuscriptInputs:
+    """The inputs the rule manuscript_text declares, in the cohort's results directory."""
+    return numbers.ManuscriptInputs.declared(
+        models=[results / "models" / name for name in layout.csv_files(layout.MODEL_OUTPUTS)],
+        tables=[results / "tables" / f"{t}{ext}" for t in layout.MANUSCRIPT_TABLES for ext in (".md", "_full.csv")],
+        summary=results / "missing_data" / layout.MISSING_DATA_SUMMARY,
+        descriptives=results / "manuscript" / layout.DESCRIPTIVES,
+        catalogue=Path("config/models.yaml"),
     )
-    return ms.build_context(results, CATALOGUE, values, min_cell=min_cell)
+
+
+def context(results: Path, min_cell: int = 0) -> dict:
+    # The config files as the workflow names them, relative to the project (where the rule runs).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        values = provenance.config_values(
+            CONFIG["analysis"],
+            INSTRUMENTS,
+            config_files=["config/config.yaml", "config/instruments.yaml", "config/models.yaml"],
+            instruments_file="config/instruments.yaml",
+        )
+    return numbers.build_context(inputs(results), CATALOGUE, values, min_cell=min_cell)
+
+
+def write_text(results: Path, min_cell: int = 0) -> list[Path]:
+    """The rule manuscript_text: methods, results, the manuscript and its provenance."""
+    names = [f"{name}.md" for name in (*layout.MANUSCRIPT_SECTIONS, "manuscript")] + [layout.PROVENANCE]
+    files = declared(results / "manuscript", names)
+    return render.write_manuscript(TEMPLATE_FILES, context(results, min_cell), ALPHA, files)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The default outputs with the manuscript rendered."""
     results = build_outputs(tmp_path_factory.mktemp("cohort") / "results" / "synthetic")
-    ms.write_manuscript(TEMPLATES, context(results), ALPHA, results / "manuscript")
+    write_text(results)
     return results
 
 
-def render_string(tmp_path: Path, source: str, values: dict | None = None) -> ms.Rendered:
+def render_string(tmp_path: Path, source: str, values: dict | None = None) -> render.Rendered:
     (tmp_path / "t.md.j2").write_text(source, encoding="utf-8")
-    return ms.render(tmp_path, "t.md.j2", {"tables": {}, **(values or {})}, ALPHA)
+    return render.render([tmp_path / "t.md.j2"], "t.md.j2", {"tables": {}, **(values or {})}, ALPHA)
 
 
 def effect(estimate: float, se: float, p: float, df: float = 40.0) -> dict:
     def num(value, column):
-        return ms.Num(value, "models/estimates.csv", f"model_id=x; term=time; column={column}")
+        return provenance.Num(value, "models/estimates.csv", f"model_id=x; term=time; column={column}")
 
     return {
         "estimate": num(estimate, "estimate"), "std_error": num(se, "std_error"),
@@ -171,7 +215,7 @@ def effect(estimate: float, se: float, p: float, df: float = 40.0) -> dict:
 
 
 def test_templates_exist_and_hold_no_numeric_literals():
-    literals = ms.templates_literals(TEMPLATES)
+    literals = render.templates_literals(TEMPLATE_FILES)
     assert set(literals) == {"manuscript.md.j2", "methods.md.j2", "results.md.j2"}
     assert literals == {name: [] for name in literals}
 
@@ -187,19 +231,19 @@ def test_templates_exist_and_hold_no_numeric_literals():
     ],
 )
 def test_the_literal_scan_finds_numbers_outside_the_allow_list(text, expected):
-    assert ms.numeric_literals(text) == expected
+    assert provenance.numeric_literals(text) == expected
 
 
 def test_a_number_typed_into_a_template_fails_the_render(tmp_path):
-    with pytest.raises(ms.ManuscriptError, match="without a source.*'1449'"):
+    with pytest.raises(provenance.ManuscriptError, match="without a source.*'1449'"):
         render_string(tmp_path, "The AIC was 1449.\n")
 
 
 def test_a_bare_number_or_an_unformatted_num_fails(tmp_path):
-    with pytest.raises(ms.ManuscriptError, match="no source"):
+    with pytest.raises(provenance.ManuscriptError, match="no source"):
         render_string(tmp_path, "{{ value }}\n", {"value": 3.5})
-    with pytest.raises(ms.ManuscriptError, match="without a format filter"):
-        render_string(tmp_path, "{{ value }}\n", {"value": ms.Num(3.5, "f.csv", "k")})
+    with pytest.raises(provenance.ManuscriptError, match="without a format filter"):
+        render_string(tmp_path, "{{ value }}\n", {"value": provenance.Num(3.5, "f.csv", "k")})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -210,7 +254,7 @@ def test_a_bare_number_or_an_unformatted_num_fails(tmp_path):
 def test_an_undefined_key_names_the_key_and_the_template_line(tmp_path):
     source = "First line.\n\nThe slope was {{ m.goals_growth.slope.estimat | num }}.\n"
     values = {"m": {"goals_growth": {"slope": effect(0.02, 0.01, 0.04)}}}
-    with pytest.raises(ms.ManuscriptError) as error:
+    with pytest.raises(provenance.ManuscriptError) as error:
         render_string(tmp_path, source, values)
     message = str(error.value)
     assert "t.md.j2, line 3" in message
@@ -219,14 +263,14 @@ def test_an_undefined_key_names_the_key_and_the_template_line(tmp_path):
 
 
 def test_a_missing_value_is_not_rendered_blank(tmp_path):
-    with pytest.raises(ms.ManuscriptError, match="blank where a number should be"):
-        render_string(tmp_path, "AIC {{ aic | integer }}\n", {"aic": ms.Num(math.nan, "models/fits.csv", "k")})
+    with pytest.raises(provenance.ManuscriptError, match="blank where a number should be"):
+        render_string(tmp_path, "AIC {{ aic | integer }}\n", {"aic": provenance.Num(math.nan, "models/fits.csv", "k")})
 
 
 def test_the_environment_is_sandboxed(tmp_path):
     with pytest.raises(jinja2.exceptions.SecurityError):
         render_string(tmp_path, "{{ ''.__class__.__mro__[1].__subclasses__() }}\n")
-    env = ms.make_environment(tmp_path, ALPHA, ms.Recorder())
+    env = render.make_environment([], ALPHA, provenance.Recorder())
     assert isinstance(env, jinja2.sandbox.SandboxedEnvironment)
     assert env.undefined is jinja2.StrictUndefined
 
@@ -253,7 +297,7 @@ def test_the_environment_is_sandboxed(tmp_path):
     ],
 )
 def test_format_value(kind, value, text):
-    assert ms.format_value(kind, value) == text
+    assert apa.format_value(kind, value) == text
 
 
 def test_apa_filters_render_estimates_tests_and_percentages(tmp_path):
@@ -261,13 +305,13 @@ def test_apa_filters_render_estimates_tests_and_percentages(tmp_path):
         "e": effect(-0.0312, 0.0101, 0.0026, df=139.24),
         "tiny": effect(0.5, 0.01, 1e-9),
         "lrt": {
-            "chi2": ms.Num(18.004, "lrt.csv", "chi2"),
-            "df": ms.Num(2, "lrt.csv", "df"),
-            "p_value": ms.Num(0.00012, "lrt.csv", "p"),
+            "chi2": provenance.Num(18.004, "lrt.csv", "chi2"),
+            "df": provenance.Num(2, "lrt.csv", "df"),
+            "p_value": provenance.Num(0.00012, "lrt.csv", "p"),
         },
-        "share": ms.Num(57.14, "d.json", "pct"),
-        "few": ms.Num(math.nan, "d.json", "few", suppressed=5),
-        "pair": {"mean": ms.Num(48.04, "t.csv", "m"), "sd": ms.Num(5.45, "t.csv", "sd")},
+        "share": provenance.Num(57.14, "d.json", "pct"),
+        "few": provenance.Num(math.nan, "d.json", "few", suppressed=5),
+        "pair": {"mean": provenance.Num(48.04, "t.csv", "m"), "sd": provenance.Num(5.45, "t.csv", "sd")},
     }
     source = (
         "{{ e | coef }}\n{{ e | est_se }}\n{{ tiny.p_value | p }}\n{{ lrt | chi2 }}\n{{ share | pct }}\n"
@@ -315,12 +359,12 @@ def test_several_p_values_in_one_phrase(tmp_path):
     ],
 )
 def test_claim_follows_sign_p_and_alpha(estimate, p, expected):
-    words = ms.claim(effect(estimate, 0.01, p), ALPHA, "increased", "decreased", "did not change")
+    words = filters.claim(effect(estimate, 0.01, p), ALPHA, "increased", "decreased", "did not change")
     assert words == expected
 
 
 def test_group_claims_orders_and_groups():
-    groups = ms.group_claims(
+    groups = filters.group_claims(
         [("Goals", effect(1, 1, 0.01)), ("Bonds", effect(1, 1, 0.5)), ("Tasks", effect(1, 1, 0.02))],
         ALPHA,
         "rose",
@@ -340,7 +384,7 @@ def test_wording_flips_when_the_findings_reverse(built, tmp_path):
     overrides = {(f"{s}_good_only", "time"): (-0.04, 0.01) for s in ("goals", "bonds", "tasks")}
     overrides[("tasks_poor_outcome", "time:poor_outcome")] = (-0.002, 0.01)
     reversed_results = build_outputs(tmp_path / "results" / "reversed", overrides=overrides)
-    ms.write_manuscript(TEMPLATES, context(reversed_results), ALPHA, reversed_results / "manuscript")
+    write_text(reversed_results)
     text = (reversed_results / "manuscript" / "results.md").read_text(encoding="utf-8")
     assert "Fitted on the good outcome subgroup alone, Goals, Bonds, and Tasks decreased significantly" in text
     assert "of Goals and Bonds was significantly less positive in the poor outcome subgroup" in text
@@ -354,39 +398,39 @@ def test_wording_flips_when_the_findings_reverse(built, tmp_path):
 
 
 def test_every_number_is_recorded_and_equals_its_source_after_rounding(built):
-    provenance = json.loads((built / "manuscript" / "provenance.json").read_text(encoding="utf-8"))
+    record = json.loads((built / "manuscript" / "provenance.json").read_text(encoding="utf-8"))
     lines = (built / "manuscript" / "manuscript.md").read_text(encoding="utf-8").split("\n")
-    numbers = provenance["numbers"]
-    assert len(numbers) > 150
-    for entry in numbers:
+    entries = record["numbers"]
+    assert len(entries) > 150
+    for entry in entries:
         assert entry["sentence"] and entry["sentence"] in lines[entry["line"] - 1], entry
         assert entry["text"] in entry["sentence"], entry
         if entry["file"].startswith("config/"):
-            raw = ms.lookup(ROOT, entry["file"], entry["key"])
+            raw = provenance.lookup(ROOT / entry["file"], entry["key"])
         else:
-            raw = ms.lookup(built, entry["file"], entry["key"])
+            raw = provenance.lookup(built / entry["file"], entry["key"])
         if entry["value"] is None:  # withheld for disclosure
             continue
         source = float(str(raw).rstrip("%"))
         assert source == pytest.approx(entry["value"], rel=1e-9, abs=1e-12), entry
-        assert ms.format_value(entry["format"], source) == entry["text"], entry
-    files = {entry["file"] for entry in numbers}
+        assert apa.format_value(entry["format"], source) == entry["text"], entry
+    files = {entry["file"] for entry in entries}
     assert {"models/estimates.csv", "models/fits.csv", "models/likelihood_ratio_tests.csv"} <= files
-    assert {"missing_data/summary.json", "manuscript/descriptives.json", ms.OUTCOME_CHANGE} <= files
+    assert {"missing_data/summary.json", "manuscript/descriptives.json", f"tables/{numbers.OUTCOME_CHANGE}"} <= files
     assert {"config/config.yaml", "config/instruments.yaml", "config/models.yaml"} <= files
-    assert set(provenance["tables"]) == set(ms.MANUSCRIPT_TABLES)
+    assert set(record["tables"]) == set(layout.MANUSCRIPT_TABLES)
 
 
 def test_every_number_of_the_text_has_a_provenance_entry(built):
     """Outside the included tables and figure captions, each number of a line is one recorded entry."""
-    provenance = json.loads((built / "manuscript" / "provenance.json").read_text(encoding="utf-8"))
+    record = json.loads((built / "manuscript" / "provenance.json").read_text(encoding="utf-8"))
     lines = (built / "manuscript" / "manuscript.md").read_text(encoding="utf-8").split("\n")
     end_of_text = lines.index("# Tables")
     recorded: dict[int, int] = {}
-    for entry in provenance["numbers"]:
+    for entry in record["numbers"]:
         recorded[entry["line"]] = recorded.get(entry["line"], 0) + 1
     for number, line in enumerate(lines[:end_of_text], start=1):
-        found = ms.numeric_literals(line.replace("\u2212", "-").replace("< ", ""))
+        found = provenance.numeric_literals(line.replace("\u2212", "-").replace("< ", ""))
         # "all *p* < .001" prints one recorded number; a range "1–9" two.
         assert len(found) == recorded.get(number, 0), (number, line, found)
 
@@ -403,7 +447,7 @@ def test_the_models_numbers_reach_the_text(built):
 
 def test_withheld_counts_print_as_fewer_than_min_cell(tmp_path):
     results = build_outputs(tmp_path / "results" / "clinic", min_cell=10)
-    ms.write_manuscript(TEMPLATES, context(results, min_cell=10), ALPHA, results / "manuscript")
+    write_text(results, min_cell=10)
     text = (results / "manuscript" / "manuscript.md").read_text(encoding="utf-8")
     assert "of whom < 10 lacked a final GAF assessment" in text
 
@@ -417,7 +461,7 @@ def test_withheld_counts_print_as_fewer_than_min_cell(tmp_path):
 def documents(built) -> dict[str, Path]:
     out = built / "manuscript"
     outputs = {"html": out / "manuscript.html", "docx": out / "manuscript.docx"}
-    ms.convert(out / "manuscript.md", outputs, [built / "figures"], ms.TITLE)
+    conversion.convert(out / "manuscript.md", outputs, [built / "figures"], conversion.TITLE)
     return outputs
 
 
@@ -438,16 +482,16 @@ def test_docx_has_word_tables_figures_headings_and_apa_fonts(documents):
 
 def test_docx_is_byte_identical_when_rebuilt(documents, tmp_path):
     again = tmp_path / "again.docx"
-    ms.convert(
+    conversion.convert(
         documents["docx"].parent / "manuscript.md",
         {"docx": again},
         [documents["docx"].parents[1] / "figures"],
-        ms.TITLE,
+        conversion.TITLE,
     )
     assert again.read_bytes() == documents["docx"].read_bytes()
     core = zipfile.ZipFile(again).read("docProps/core.xml").decode()
     assert "2020-10-12T00:00:00Z" in core
-    assert {info.date_time for info in zipfile.ZipFile(again).infolist()} == {ms.ZIP_DATE}
+    assert {info.date_time for info in zipfile.ZipFile(again).infolist()} == {conversion.ZIP_DATE}
 
 
 def test_html_is_standalone_with_tables_and_embedded_figures(documents):
@@ -459,8 +503,8 @@ def test_html_is_standalone_with_tables_and_embedded_figures(documents):
 
 
 def test_no_pdf_without_an_engine():
-    assert ms.find_pdf_engine(lambda name: None) is None
-    assert ms.find_pdf_engine(lambda name: "/usr/bin/x" if name == "typst" else None) == "typst"
+    assert find_pdf_engine(lambda name: None) is None
+    assert find_pdf_engine(lambda name: "/usr/bin/x" if name == "typst" else None) == "typst"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -476,8 +520,9 @@ def test_no_patient_level_data_reaches_the_manuscript(built, documents):
             text = path.read_text(encoding="utf-8")
             words = set(re.findall(r"[A-Za-z]*\d+[A-Za-z0-9_-]*", text))
             assert not ids & words, path
-    for file in ms.CONTEXT_FILES:
-        assert not file.startswith("clean/")
+    declared_inputs = inputs(built)
+    paths = [getattr(declared_inputs, f.name) for f in dataclasses.fields(declared_inputs) if f.name != "tables"]
+    assert not [p for p in [*paths, *declared_inputs.tables.values()] if "clean" in Path(p).parts]
     rules = (ROOT / "workflow" / "rules" / "manuscript.smk").read_text(encoding="utf-8")
     text_rules = rules.split("rule manuscript_text:")[1]
     assert "clean/" not in text_rules
@@ -493,7 +538,7 @@ def test_descriptives_are_aggregates(built):
 def test_a_fresh_copy_of_the_templates_renders_the_same(built, tmp_path):
     copy = tmp_path / "templates"
     shutil.copytree(TEMPLATES, copy)
-    texts, _ = ms.render_manuscript(copy, context(built), ALPHA)
+    texts, _ = render.render_manuscript(sorted(copy.glob("*.md.j2")), context(built), ALPHA)
     assert texts["manuscript"] == (built / "manuscript" / "manuscript.md").read_text(encoding="utf-8")
 
 
@@ -501,7 +546,7 @@ def test_robustness_sentences_follow_the_controlled_models(tmp_path):
     """A finding that loses significance under a control is named as not remaining significant."""
     weakened = {("goals_poor_outcome__n_assessments", "time:poor_outcome"): (-0.001, 0.01)}
     results = build_outputs(tmp_path / "results" / "weak", overrides=weakened)
-    ms.write_manuscript(TEMPLATES, context(results), ALPHA, results / "manuscript")
+    write_text(results)
     text = (results / "manuscript" / "results.md").read_text(encoding="utf-8")
     sentence = next(line for line in text.split(". ") if "pattern-mixture models" in line)
     kept, lost = sentence.split("whereas")
@@ -509,7 +554,7 @@ def test_robustness_sentences_follow_the_controlled_models(tmp_path):
     assert "the poorer Goals development in the poor outcome subgroup" not in kept
     assert "the poorer Bonds development in the poor outcome subgroup" in kept
     unweakened = (build_outputs(tmp_path / "results" / "plain") / "manuscript").parent
-    ms.write_manuscript(TEMPLATES, context(unweakened), ALPHA, unweakened / "manuscript")
+    write_text(unweakened)
     plain = (unweakened / "manuscript" / "results.md").read_text(encoding="utf-8")
     plain_sentence = next(line for line in plain.split(". ") if "pattern-mixture models" in line)
     assert "the poorer Goals development in the poor outcome subgroup" in plain_sentence.split("whereas")[0]
@@ -521,26 +566,33 @@ def test_robustness_sentences_follow_the_controlled_models(tmp_path):
 
 
 def test_a_value_absent_by_design_is_said_in_words_and_recorded(tmp_path):
-    undefined = ms.Num(math.nan, "tables/t.csv", "k", reason="not defined")
+    undefined = provenance.Num(math.nan, "tables/t.csv", "k", reason="not defined")
     rendered = render_string(tmp_path, "a share of {{ share | pct }}\n", {"share": undefined})
     assert rendered.text.strip() == "a share of not defined"
     assert [(e["key"], e["text"]) for e in rendered.provenance] == [("k", "not defined")]
-    effect = {c: ms.Num(math.nan, "models/estimates.csv", c, reason="not estimable") for c in ms.EFFECT_COLUMNS}
+    effect = {
+        c: provenance.Num(math.nan, "models/estimates.csv", c, reason="not estimable") for c in numbers.EFFECT_COLUMNS
+    }
     text = render_string(tmp_path, "slope {{ e | coef }}; {{ e | claim('up', 'down', 'none') }}\n", {"e": effect}).text
-    assert text.strip() == f"slope not estimable; {ms.NOT_ESTIMABLE}"
+    assert text.strip() == f"slope not estimable; {filters.NOT_ESTIMABLE}"
 
 
 def test_a_misspelt_key_still_fails_beside_values_absent_by_design(tmp_path):
-    effect = {c: ms.Num(math.nan, "models/estimates.csv", c, reason="not estimable") for c in ms.EFFECT_COLUMNS}
-    with pytest.raises((jinja2.exceptions.UndefinedError, ms.ManuscriptError)):
+    effect = {
+        c: provenance.Num(math.nan, "models/estimates.csv", c, reason="not estimable") for c in numbers.EFFECT_COLUMNS
+    }
+    with pytest.raises((jinja2.exceptions.UndefinedError, provenance.ManuscriptError)):
         render_string(tmp_path, "{{ e.estimat | num }}\n", {"e": effect})
 
 
 def test_effects_that_cannot_be_estimated_are_grouped_apart():
-    fine = {"estimate": ms.Num(0.2, "f", "e"), "p_value": ms.Num(0.01, "f", "p")}
-    gone = {"estimate": ms.Num(math.nan, "f", "e", reason="not estimable"), "p_value": ms.Num(math.nan, "f", "p")}
-    groups = ms.group_claims([("Goals", fine), ("Bonds", gone)], ALPHA, "rose", "fell", "stayed")
-    assert [(g["phrase"], g["names"]) for g in groups] == [("rose", ["Goals"]), (ms.NOT_ESTIMABLE, ["Bonds"])]
+    fine = {"estimate": provenance.Num(0.2, "f", "e"), "p_value": provenance.Num(0.01, "f", "p")}
+    gone = {
+        "estimate": provenance.Num(math.nan, "f", "e", reason="not estimable"),
+        "p_value": provenance.Num(math.nan, "f", "p"),
+    }
+    groups = filters.group_claims([("Goals", fine), ("Bonds", gone)], ALPHA, "rose", "fell", "stayed")
+    assert [(g["phrase"], g["names"]) for g in groups] == [("rose", ["Goals"]), (filters.NOT_ESTIMABLE, ["Bonds"])]
 
 
 def test_records_of_models_without_a_fit_have_every_role_as_words():
@@ -552,9 +604,62 @@ def test_records_of_models_without_a_fit_have_every_role_as_words():
         ]
     )
     empty = pd.DataFrame(columns=["model_id", "term", "component", "versus_model_id"])
-    records = ms.model_records(fits, empty, empty, empty, catalogue)
+    records = numbers.model_records(fits, empty, empty, empty, catalogue)
     assert records["wsas_growth"]["collected"] is False
     assert records["wsas_growth"]["slope"]["estimate"].reason == "not collected"
     assert records["goals_poor_outcome"]["pred_slope"]["p_value"].reason == "not estimable"
     assert records["goals_poor_outcome"]["lrt"]["chi2"].reason == "not estimable"
-    assert ms.collected_outcomes(fits)["wsas"] is False and ms.collected_outcomes(fits)["goals"] is True
+    assert numbers.collected_outcomes(fits)["wsas"] is False and numbers.collected_outcomes(fits)["goals"] is True
+
+
+# --------------------------------------------------------------------------------------------------
+# Declared files only
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_text_is_written_only_to_declared_files(built, tmp_path):
+    files = declared(tmp_path, ["manuscript.md", "methods.md", "results.md"])  # no provenance.json
+    with pytest.raises(KeyError, match="provenance.json is not among the files the rule declares"):
+        render.write_manuscript(TEMPLATE_FILES, context(built), ALPHA, files)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_context_reads_only_declared_inputs(built):
+    declared_inputs = inputs(built)
+    missing_table = dataclasses.replace(
+        declared_inputs, tables={k: v for k, v in declared_inputs.tables.items() if k != "table_2.md"}
+    )
+    values = context(built)["config"]
+    with pytest.raises(KeyError, match="table_2.md is not among the files the rule declares"):
+        numbers.build_context(missing_table, CATALOGUE, values)
+    with pytest.raises(KeyError, match="estimates.csv"):
+        numbers.ManuscriptInputs.declared(
+            models=[built / "models" / "fits.csv"],
+            tables=[],
+            summary=declared_inputs.summary,
+            descriptives=declared_inputs.descriptives,
+            catalogue=declared_inputs.catalogue,
+        )
+
+
+def test_a_config_value_is_sourced_to_the_file_that_sets_it(tmp_path):
+    """With several config files, a value's source is the file whose value is the one in use."""
+    main = tmp_path / "config.yaml"
+    main.write_text("analysis:\n  gaf_cutoff: 60\n  schedule: {wai_months: [3, 9]}\n", encoding="utf-8")
+    override = tmp_path / "clinic.yaml"
+    override.write_text("analysis:\n  gaf_cutoff: 55\n", encoding="utf-8")
+    files = sorted([str(override), str(main), str(tmp_path / "models.yaml")])
+    assert provenance.config_source(files, "analysis.gaf_cutoff", 55) == str(override)
+    assert provenance.config_source(files, "analysis.gaf_cutoff", 60) == str(main)
+    assert provenance.config_source(files, "analysis.schedule.wai_months", [3, 9]) == str(main)
+    assert provenance.config_source(files, "analysis.gaf_cutoff", 50) == provenance.COMMAND_LINE
+
+
+def test_the_manuscript_modules_are_imported_one_by_one():
+    """The subpackage's __init__ is only a docstring, no re-exports: a step's code version follows the modules
+    its script imports."""
+    import ast
+
+    init = ROOT / "workflow" / "alliance" / "report" / "manuscript" / "__init__.py"
+    body = ast.parse(init.read_text(encoding="utf-8")).body
+    assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)

@@ -11,16 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from alliance.report.descriptives import RowSpec
-from alliance.stats.missing_data import (
-    compare_with_and_without_final,
-    em_mvn,
-    little_mcar_test,
-    missing_summary,
-    missing_summary_table,
-    wave_matrix,
-    write_missing_data,
-)
+from alliance import layout
+from alliance.report.missing_data import compare_with_and_without_final, missing_summary_table, write_missing_data
+from alliance.report.table_rows import RowSpec
+from alliance.stats.missing_data import em_mvn, little_mcar_test, missing_summary, wave_matrix
 from lme4_reference import r_available
 from scipy import stats
 from synthetic_cohorts import synthetic_cohort
@@ -133,11 +127,17 @@ def test_table_suppresses_small_cells():
     assert any(note.startswith("< 3:") for note in missing_summary_table(summary, 3).paper.notes)
 
 
+def declared(folder: Path) -> dict[str, Path]:
+    """The files the rule missing_data declares, in ``folder``, by name."""
+    names = [layout.MISSING_DATA_SUMMARY, *layout.table_files(layout.MISSING_DATA_TABLES)]
+    return layout.by_name(folder / name for name in names)
+
+
 def test_written_outputs_are_deterministic(tmp_path):
     rows = [RowSpec("Age", "age", "mean")]
     args = (tiny_patients(), tiny_wai(), tiny_outcomes())
-    first = write_missing_data(*args, tmp_path / "a", min_cell=0, rows=rows)
-    second = write_missing_data(*args, tmp_path / "b", min_cell=0, rows=rows)
+    first = write_missing_data(*args, declared(tmp_path / "a"), min_cell=0, rows=rows)
+    second = write_missing_data(*args, declared(tmp_path / "b"), min_cell=0, rows=rows)
     names = sorted(p.name for p in first)
     assert "summary.json" in names and "table_missing_data.tex" in names and "table_missing_final_wai.csv" in names
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
@@ -149,7 +149,7 @@ def test_written_outputs_are_deterministic(tmp_path):
 def test_summary_json_withholds_small_counts(tmp_path):
     """summary.json is publishable: with min_cell 3 no count of 1-2 patients (or its complement) remains."""
     args = (tiny_patients(), tiny_wai(), tiny_outcomes())
-    write_missing_data(*args, tmp_path, min_cell=3)
+    write_missing_data(*args, declared(tmp_path), min_cell=3)
     record = json.loads((tmp_path / "summary.json").read_text())
     everyone = record["summary"]["groups"]["all"]
     assert everyone["n_patients"] == 6 and everyone["lacking_final_wai_n"] == 3  # 3 of 6: both sides >= 3
@@ -163,7 +163,9 @@ def test_summary_json_withholds_small_counts(tmp_path):
             if key.endswith("_n") and value is not None:
                 assert value == 0 or value >= 3, key  # none is not a small cell (as in the tables)
     open_record = json.loads(
-        (Path(write_missing_data(*args, tmp_path / "open", min_cell=0)[0]).parent / "summary.json").read_text()
+        (
+            Path(write_missing_data(*args, declared(tmp_path / "open"), min_cell=0)[0]).parent / "summary.json"
+        ).read_text()
     )
     assert open_record["summary"]["groups"]["all"]["only_one_wai_n"] == 2 and open_record["suppressed"] == []
 
@@ -320,3 +322,22 @@ def test_little_test_equals_an_independent_r_implementation(tmp_path):
     assert ours["df"] == int(df) and ours["n_patterns"] == int(n_patterns)
     assert ours["chi2"] == pytest.approx(float(chi2), rel=1e-6)
     assert ours["p_value"] == pytest.approx(float(p_value), rel=1e-5)
+
+
+def test_the_summary_is_written_only_where_the_rule_declares_it(tmp_path):
+    files = declared(tmp_path)
+    del files[layout.MISSING_DATA_SUMMARY]
+    with pytest.raises(KeyError, match="summary.json is not among the files the rule declares"):
+        write_missing_data(tiny_patients(), tiny_wai(), tiny_outcomes(), files, min_cell=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_statistics_do_not_import_the_report_stage():
+    """stats.missing_data computes; its tables and disclosure are the report stage's (imports point down)."""
+    import ast
+
+    import alliance.stats.missing_data as statistics_module
+
+    tree = ast.parse(Path(statistics_module.__file__).read_text(encoding="utf-8"))
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert not [name for name in imported if name.startswith("alliance.report")], imported

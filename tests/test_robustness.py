@@ -26,6 +26,7 @@ from alliance.data.instruments import InstrumentConfigError, instruments_from_ma
 from alliance.data.pipeline import clean_validated, validate_directory
 from alliance.data.scoring import score_wai
 from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
+from alliance.report.formatting import to_markdown
 from alliance.report.robustness import (
     holds,
     pattern_mixture_table,
@@ -33,7 +34,6 @@ from alliance.report.robustness import (
     robustness_table,
     wai_version_table,
 )
-from alliance.report.tables import to_markdown
 from alliance.stats.catalogue import (
     CatalogueError,
     ControlSpec,

@@ -17,7 +17,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
-from alliance.report.tables import (
+from alliance import layout
+from alliance.report import formatting
+from alliance.report.formatting import (
     DAGGER,
     DOUBLE_DAGGER,
     TableFrame,
@@ -25,9 +27,6 @@ from alliance.report.tables import (
     format_integer,
     format_number,
     format_p,
-    model_table,
-    predictor_terms,
-    read_model_outputs,
     stars,
     to_csv,
     to_html,
@@ -35,6 +34,7 @@ from alliance.report.tables import (
     to_markdown,
     write_table,
 )
+from alliance.report.tables import model_table, predictor_terms, read_model_outputs, write_model_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ROOT / "tests" / "data" / "model_outputs"
@@ -67,7 +67,7 @@ CATALOGUE = [
 
 @pytest.fixture(scope="module")
 def outputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return read_model_outputs(OUTPUTS)
+    return read_model_outputs(*(OUTPUTS / f"{name}.csv" for name in ("fits", "estimates", "variance_components")))
 
 
 def build(table_id: str, outputs, catalogue=CATALOGUE, **kwargs) -> TableFrame:
@@ -412,9 +412,14 @@ def test_csv_round_trips(outputs, layout):
     assert parsed[1:] == frame.astype(str).values.tolist()
 
 
+def declared(folder: Path, names: list[str]) -> dict[str, Path]:
+    """The files a rule would declare in ``folder``, by name (as a script passes its outputs)."""
+    return layout.by_name(folder / name for name in names)
+
+
 def test_write_table_is_byte_deterministic(outputs, tmp_path):
-    first = write_table(build("table_4", outputs), tmp_path / "a" / "table_4")
-    second = write_table(build("table_4", outputs), tmp_path / "b" / "table_4")
+    first = write_table(build("table_4", outputs), declared(tmp_path / "a", layout.table_files(["table_4"])))
+    second = write_table(build("table_4", outputs), declared(tmp_path / "b", layout.table_files(["table_4"])))
     assert [p.name for p in first] == [
         "table_4.csv", "table_4.md", "table_4.html", "table_4.tex",
         "table_4_full.csv", "table_4_full.md", "table_4_full.html", "table_4_full.tex",
@@ -425,3 +430,40 @@ def test_write_table_is_byte_deterministic(outputs, tmp_path):
     table = build("table_3", outputs)
     for render in (to_csv, to_markdown, to_html, to_latex):
         assert render(table) == render(build("table_3", outputs))
+
+
+# --------------------------------------------------------------------------------------------------
+# Declared files
+# --------------------------------------------------------------------------------------------------
+
+
+def test_writers_refuse_a_file_the_rule_does_not_declare(tmp_path):
+    """A table the rule does not declare is an error naming it, and nothing is written beside the rule's files."""
+    files = declared(tmp_path, layout.table_files(["table_3"]))  # table_4's files are not declared
+    with pytest.raises(KeyError, match="table_4.csv is not among the files the rule declares"):
+        write_model_tables(
+            *(OUTPUTS / f"{name}.csv" for name in ("fits", "estimates", "variance_components")),
+            CATALOGUE,
+            files,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writers_write_exactly_the_declared_files(tmp_path):
+    names = layout.table_files(layout.MODEL_TABLES)
+    files = declared(tmp_path / "somewhere" / "else", names)
+    written = write_model_tables(
+        *(OUTPUTS / f"{name}.csv" for name in ("fits", "estimates", "variance_components")), CATALOGUE, files
+    )
+    assert sorted(written) == sorted(files.values())
+    assert sorted(p.name for p in (tmp_path / "somewhere" / "else").iterdir()) == sorted(names)
+
+
+def test_the_formatting_library_is_a_public_module():
+    """Every table formats its cells with one public module; its helpers are not another module's privates."""
+    for name in ("to_float", "truthy", "text", "format_number", "format_p", "stars", "write_table", "join_names"):
+        assert callable(getattr(formatting, name)), name
+    assert formatting.to_float("1.5") == 1.5 and formatting.to_float("x") != formatting.to_float("x")
+    assert formatting.truthy("True") and not formatting.truthy("False") and not formatting.truthy(None)
+    assert formatting.text(float("nan")) == "" and formatting.text(" a ") == "a"
+    assert formatting.TableFrame is TableFrame

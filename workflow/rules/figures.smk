@@ -22,14 +22,18 @@ rule figures:
             labels={"figure": "Figure 2", "cohort": "{cohort}"},
         ),
         other=expand(
-            "results/{{cohort}}/figures/{figure}.{ext}",
-            figure=("figure_1", "figure_2"),
-            ext=("svg", "pdf"),
+            "results/{{cohort}}/figures/{name}",
+            name=[
+                name
+                for name in layout.figure_files(layout.FIGURES)
+                if not name.endswith(".png")
+            ],
         ),
     log:
         "logs/{cohort}/figures.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/figures.py"),
         min_cell=min_cell,

@@ -1,17 +1,18 @@
 # The manuscript: methods and results rendered from the outputs (manuscript/*.md.j2), assembled with the
-# tables and figures, and converted to HTML and DOCX (and PDF when an engine is installed).
+# tables and figures, and converted to HTML and DOCX (and PDF when the config asks for it).
 
 
 rule manuscript_descriptives:
     input:
         patients="results/{cohort}/clean/patients.csv",
-        rows=config["tables"],
+        rows=SETTINGS.files.tables,
     output:
-        "results/{cohort}/manuscript/descriptives.json",
+        descriptives=f"results/{{cohort}}/manuscript/{layout.DESCRIPTIVES}",
     log:
         "logs/{cohort}/manuscript_descriptives.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/manuscript_descriptives.py"),
         min_cell=min_cell,
@@ -22,33 +23,35 @@ rule manuscript_descriptives:
 rule manuscript_text:
     input:
         models=expand(
-            "results/{{cohort}}/models/{name}.csv",
-            name=layout.MODEL_OUTPUTS,
+            "results/{{cohort}}/models/{name}",
+            name=layout.csv_files(layout.MODEL_OUTPUTS),
         ),
-        summary="results/{cohort}/missing_data/summary.json",
-        descriptives="results/{cohort}/manuscript/descriptives.json",
+        summary=f"results/{{cohort}}/missing_data/{layout.MISSING_DATA_SUMMARY}",
+        descriptives=f"results/{{cohort}}/manuscript/{layout.DESCRIPTIVES}",
         tables=expand(
             "results/{{cohort}}/tables/{table}{ext}",
             table=layout.MANUSCRIPT_TABLES,
             ext=(".md", "_full.csv"),
         ),
         templates=MANUSCRIPT_TEMPLATES,
-        catalogue=config["models"],
-        instruments=config["instruments"],
+        catalogue=SETTINGS.files.models,
+        instruments=SETTINGS.files.instruments,
     output:
         manuscript="results/{cohort}/manuscript/manuscript.md",
         sections=expand(
             "results/{{cohort}}/manuscript/{section}.md",
-            section=("methods", "results"),
+            section=layout.MANUSCRIPT_SECTIONS,
         ),
-        provenance="results/{cohort}/manuscript/provenance.json",
+        provenance=f"results/{{cohort}}/manuscript/{layout.PROVENANCE}",
     log:
         "logs/{cohort}/manuscript_text.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/manuscript_text.py"),
         analysis=config["analysis"],
+        config_files=CONFIG_FILES,
         min_cell=min_cell,
     script:
         "../scripts/manuscript_text.py"
@@ -59,7 +62,7 @@ rule manuscript_documents:
         manuscript="results/{cohort}/manuscript/manuscript.md",
         figures=expand(
             "results/{{cohort}}/figures/{figure}.png",
-            figure=("figure_1", "figure_2"),
+            figure=layout.FIGURES,
         ),
     output:
         html=report(
@@ -73,6 +76,7 @@ rule manuscript_documents:
         "logs/{cohort}/manuscript_documents.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/manuscript_documents.py"),
     script:
@@ -84,7 +88,7 @@ rule manuscript_pdf:
         manuscript="results/{cohort}/manuscript/manuscript.md",
         figures=expand(
             "results/{{cohort}}/figures/{figure}.png",
-            figure=("figure_1", "figure_2"),
+            figure=layout.FIGURES,
         ),
     output:
         pdf="results/{cohort}/manuscript/manuscript.pdf",
@@ -92,6 +96,7 @@ rule manuscript_pdf:
         "logs/{cohort}/manuscript_pdf.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/manuscript_documents.py"),
     script:

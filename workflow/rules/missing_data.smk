@@ -6,9 +6,9 @@ rule missing_data:
         patients="results/{cohort}/clean/patients.csv",
         wai_long="results/{cohort}/clean/wai_long.csv",
         outcomes_long="results/{cohort}/clean/outcomes_long.csv",
-        rows=config["tables"],
+        rows=SETTINGS.files.tables,
     output:
-        summary="results/{cohort}/missing_data/summary.json",
+        summary=f"results/{{cohort}}/missing_data/{layout.MISSING_DATA_SUMMARY}",
         table=report(
             "results/{cohort}/missing_data/table_missing_data.html",
             caption="../report/table_missing_data.rst",
@@ -16,23 +16,18 @@ rule missing_data:
             labels={"table": "Missing data", "cohort": "{cohort}"},
         ),
         other=expand(
-            "results/{{cohort}}/missing_data/{table}{layout}.{ext}",
-            table=("table_missing_data", "table_missing_final_wai"),
-            layout=("", "_full"),
-            ext=("csv", "md", "tex"),
-        )
-        + expand(
-            "results/{{cohort}}/missing_data/{table}.html",
-            table=(
-                "table_missing_data_full",
-                "table_missing_final_wai",
-                "table_missing_final_wai_full",
-            ),
+            "results/{{cohort}}/missing_data/{name}",
+            name=[
+                name
+                for name in layout.table_files(layout.MISSING_DATA_TABLES)
+                if name != "table_missing_data.html"
+            ],
         ),
     log:
         "logs/{cohort}/missing_data.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/missing_data.py"),
         min_cell=min_cell,
@@ -58,14 +53,18 @@ rule missing_data_figures:
             labels={"figure": "Patients assessed per wave", "cohort": "{cohort}"},
         ),
         other=expand(
-            "results/{{cohort}}/missing_data/{figure}.{ext}",
-            figure=("missing_pattern_map", "missing_retention"),
-            ext=("svg", "pdf"),
+            "results/{{cohort}}/missing_data/{name}",
+            name=[
+                name
+                for name in layout.figure_files(layout.PATTERN_FIGURES)
+                if not name.endswith(".png")
+            ],
         ),
     log:
         "logs/{cohort}/missing_data_figures.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/missing_data_figures.py"),
         min_cell=min_cell,

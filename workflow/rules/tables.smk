@@ -1,4 +1,5 @@
-# Tables of the paper, regenerated from the machine-readable outputs.
+# Tables of the paper, regenerated from the machine-readable outputs. The files of each table are listed
+# once, in alliance.layout; the HTML of the paper's layout is also shown in the Snakemake report.
 
 
 rule model_tables:
@@ -6,7 +7,7 @@ rule model_tables:
         fits="results/{cohort}/models/fits.csv",
         estimates="results/{cohort}/models/estimates.csv",
         variance_components="results/{cohort}/models/variance_components.csv",
-        catalogue=config["models"],
+        catalogue=SETTINGS.files.models,
     output:
         table_3=report(
             "results/{cohort}/tables/table_3.html",
@@ -21,18 +22,18 @@ rule model_tables:
             labels={"table": "Table IV", "cohort": "{cohort}"},
         ),
         other=expand(
-            "results/{{cohort}}/tables/{table}{layout}.{ext}",
-            table=("table_3", "table_4"),
-            layout=("", "_full"),
-            ext=("csv", "md", "tex"),
-        )
-        + expand(
-            "results/{{cohort}}/tables/{table}_full.html", table=("table_3", "table_4")
+            "results/{{cohort}}/tables/{name}",
+            name=[
+                name
+                for name in layout.table_files(layout.MODEL_TABLES)
+                if name not in [f"{table}.html" for table in layout.MODEL_TABLES]
+            ],
         ),
     log:
         "logs/{cohort}/model_tables.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/model_tables.py"),
         min_cell=min_cell,
@@ -43,8 +44,8 @@ rule model_tables:
 rule descriptive_tables:
     input:
         patients="results/{cohort}/clean/patients.csv",
-        instruments=config["instruments"],
-        rows=config["tables"],
+        instruments=SETTINGS.files.instruments,
+        rows=SETTINGS.files.tables,
     output:
         table_1=report(
             "results/{cohort}/tables/table_1.html",
@@ -65,19 +66,18 @@ rule descriptive_tables:
             labels={"table": "Outcome change", "cohort": "{cohort}"},
         ),
         other=expand(
-            "results/{{cohort}}/tables/{table}{layout}.{ext}",
-            table=("table_1", "table_2", "table_outcome_change"),
-            layout=("", "_full"),
-            ext=("csv", "md", "tex"),
-        )
-        + expand(
-            "results/{{cohort}}/tables/{table}_full.html",
-            table=("table_1", "table_2", "table_outcome_change"),
+            "results/{{cohort}}/tables/{name}",
+            name=[
+                name
+                for name in layout.table_files(layout.DESCRIPTIVE_TABLES)
+                if name not in [f"{table}.html" for table in layout.DESCRIPTIVE_TABLES]
+            ],
         ),
     log:
         "logs/{cohort}/descriptive_tables.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/descriptive_tables.py"),
         min_cell=min_cell,
@@ -91,7 +91,7 @@ rule robustness_tables:
         estimates="results/{cohort}/models/estimates.csv",
         likelihood_ratio_tests="results/{cohort}/models/likelihood_ratio_tests.csv",
         pattern_averaged="results/{cohort}/models/pattern_averaged.csv",
-        catalogue=config["models"],
+        catalogue=SETTINGS.files.models,
     output:
         table_robustness=report(
             "results/{cohort}/tables/table_robustness.html",
@@ -112,19 +112,18 @@ rule robustness_tables:
             labels={"table": "Table S4 (WAI version)", "cohort": "{cohort}"},
         ),
         other=expand(
-            "results/{{cohort}}/tables/{table}{layout}.{ext}",
-            table=layout.ROBUSTNESS_TABLES,
-            layout=("", "_full"),
-            ext=("csv", "md", "tex"),
-        )
-        + expand(
-            "results/{{cohort}}/tables/{table}_full.html",
-            table=layout.ROBUSTNESS_TABLES,
+            "results/{{cohort}}/tables/{name}",
+            name=[
+                name
+                for name in layout.table_files(layout.ROBUSTNESS_TABLES)
+                if name not in [f"{table}.html" for table in layout.ROBUSTNESS_TABLES]
+            ],
         ),
     log:
         "logs/{cohort}/robustness_tables.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/robustness_tables.py"),
         min_cell=min_cell,

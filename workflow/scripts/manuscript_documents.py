@@ -5,13 +5,15 @@
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.report.manuscript import TITLE, convert
+from alliance.report.manuscript.documents import TITLE, convert
 
 log = step_logger("manuscript_documents", snakemake.log[0])
+# The documents by format (html, docx, pdf), as the rule names its outputs.
 outputs = {name: Path(path) for name, path in snakemake.output.items()}
 written = convert(
     Path(snakemake.input.manuscript),
     outputs,
+    # pandoc finds the figures the manuscript links in the folders of the declared figures.
     [Path(p).parent for p in snakemake.input.figures],
     TITLE,
 )

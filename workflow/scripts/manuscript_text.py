@@ -2,21 +2,31 @@
 # `snakemake` is injected by Snakemake's script directive.
 # ruff: noqa: F821
 
-from pathlib import Path
-
+from alliance import layout
 from alliance.data.instruments import load_instruments
 from alliance.logs import step_logger
-from alliance.report.manuscript import build_context, config_values, write_manuscript
+from alliance.report.manuscript.numbers import ManuscriptInputs, build_context
+from alliance.report.manuscript.provenance import config_values
+from alliance.report.manuscript.render import write_manuscript
 from alliance.stats.catalogue import load_catalogue
 
 log = step_logger("manuscript_text", snakemake.log[0])
 catalogue = load_catalogue(snakemake.input.catalogue)
-output = Path(snakemake.output.manuscript).parent
 values = config_values(
     snakemake.params.analysis,
     load_instruments(snakemake.input.instruments),
-    files={"analysis": "config/config.yaml", "instruments": snakemake.input.instruments},
+    config_files=snakemake.params.config_files,
+    instruments_file=snakemake.input.instruments,
 )
-context = build_context(output.parent, catalogue, values, min_cell=snakemake.params.min_cell)
-written = write_manuscript(Path(snakemake.input.templates[0]).parent, context, catalogue.settings.alpha, output)
+inputs = ManuscriptInputs.declared(
+    models=snakemake.input.models,
+    tables=snakemake.input.tables,
+    summary=snakemake.input.summary,
+    descriptives=snakemake.input.descriptives,
+    catalogue=snakemake.input.catalogue,
+)
+context = build_context(inputs, catalogue, values, min_cell=snakemake.params.min_cell)
+written = write_manuscript(
+    snakemake.input.templates, context, catalogue.settings.alpha, layout.by_name(snakemake.output)
+)
 log.info(f"wrote {len(written)} files")

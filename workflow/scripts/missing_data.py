@@ -2,12 +2,11 @@
 # `snakemake` is injected by Snakemake's script directive.
 # ruff: noqa: F821
 
-from pathlib import Path
-
+from alliance import layout
 from alliance.data.pipeline import read_clean
 from alliance.logs import step_logger
-from alliance.report.descriptives import load_table_rows
-from alliance.stats.missing_data import write_missing_data
+from alliance.report.missing_data import write_missing_data
+from alliance.report.table_rows import load_table_rows
 
 log = step_logger("missing_data", snakemake.log[0])
 patients, wai_long, outcomes_long = read_clean(snakemake.input)
@@ -15,7 +14,7 @@ written = write_missing_data(
     patients,
     wai_long,
     outcomes_long,
-    Path(snakemake.output.summary).parent,
+    layout.by_name(snakemake.output),
     min_cell=snakemake.params.min_cell,
     rows=load_table_rows(snakemake.input.rows),
 )

@@ -2,8 +2,7 @@
 # `snakemake` is injected by Snakemake's script directive.
 # ruff: noqa: F821
 
-from pathlib import Path
-
+from alliance import layout
 from alliance.data.pipeline import read_clean_patients, read_clean_table
 from alliance.logs import step_logger
 from alliance.report.pattern_figures import write_pattern_figures
@@ -13,7 +12,7 @@ written = write_pattern_figures(
     read_clean_table(snakemake.input.wai_long),
     read_clean_patients(snakemake.input.patients),
     snakemake.params.waves,
-    Path(snakemake.output.pattern_map).parent,
+    layout.by_name(snakemake.output),
     snakemake.params.min_cell,
 )
 log.info(f"wrote {len(written)} files")

@@ -1,11 +1,13 @@
 """Descriptive tables of Folmo et al. (2020): Table I (WAI items), Table II (baseline by outcome subgroup)
 and the admission-to-discharge change of GAF, WSAS and BSI reported in the text.
 
-DataFrames in, :class:`~alliance.report.tables.TableFrame` out; every cell is a formatted string, so the renderers of
-:mod:`alliance.report.tables` lay them out and the same inputs always give the same bytes.
+DataFrames in, :class:`~alliance.report.formatting.TableFrame` out; every cell is a formatted string, so the
+renderers of :mod:`alliance.report.formatting` lay them out and the same inputs always give the same bytes.
+The rows of Table II are declared in ``config/tables.yaml`` (:mod:`alliance.report.table_rows`).
 
-Disclosure: with ``min_cell`` > 0 a count, or a percentage or mean resting on 1 .. ``min_cell`` - 1 patients
-(the numerator of a percentage, any group size or denominator), is printed as ``"< min_cell"``.
+Disclosure (:mod:`alliance.report.disclosure`): with ``min_cell`` > 0 a count, or a percentage or mean
+resting on 1 .. ``min_cell`` - 1 patients (the numerator of a percentage, any group size or denominator),
+is printed as ``"< min_cell"``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,25 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 from scipy.stats.contingency import expected_freq
 
 from alliance.data.instruments import Instruments, WaiVersion
-from alliance.report.tables import (
+from alliance.report.disclosure import (
+    UNDEFINED,
+    count_cell,
+    disclosure_note,
+    is_small,
+    mean_sd_cell,
+    pct_cell,
+    small_text,
+    undefined_note,
+)
+from alliance.report.formatting import (
     DAGGER,
     DOUBLE_DAGGER,
     Align,
@@ -33,120 +44,14 @@ from alliance.report.tables import (
     format_integer,
     format_p,
     stars,
-    write_table,
+    write_tables,
 )
+from alliance.report.table_rows import RowSpec, row_specs
 
-Kind = Literal["pct", "mean"]
 GROUPS = ("good", "poor")
 WELCH_MARK = DAGGER
 FISHER_MARK = DOUBLE_DAGGER
 CHI2 = "chi2"  # ASCII: LaTeX without Greek in text mode
-
-
-# --------------------------------------------------------------------------------------------------
-# Row declarations (config/tables.yaml)
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """One row of Table II: a percentage of a 0/1 (or ``equals``) column, or a mean (SD)."""
-
-    label: str
-    column: str
-    kind: Kind
-    equals: str | float | None = None
-    section: str = ""
-    decimals: int = 1
-
-    @classmethod
-    def from_mapping(cls, spec: Mapping[str, Any]) -> RowSpec:
-        kind = str(spec["kind"])
-        if kind not in ("pct", "mean"):
-            raise ValueError(f"Table II row {spec.get('label')!r}: kind must be pct or mean, not {kind!r}")
-        if kind == "mean" and spec.get("equals") is not None:
-            raise ValueError(f"Table II row {spec.get('label')!r}: equals is for kind pct only")
-        return cls(
-            label=str(spec["label"]),
-            column=str(spec["column"]),
-            kind="pct" if kind == "pct" else "mean",
-            equals=spec.get("equals"),
-            section=str(spec.get("section", "")),
-            decimals=int(spec.get("decimals", 1)),
-        )
-
-
-def row_specs(rows: Sequence[RowSpec | Mapping[str, Any]]) -> tuple[RowSpec, ...]:
-    return tuple(r if isinstance(r, RowSpec) else RowSpec.from_mapping(r) for r in rows)
-
-
-def load_table_rows(path: str | Path) -> tuple[RowSpec, ...]:
-    """The ``table_2.rows`` of ``config/tables.yaml``."""
-    with open(path, encoding="utf-8") as handle:
-        spec = yaml.safe_load(handle)
-    return row_specs(spec["table_2"]["rows"])
-
-
-# --------------------------------------------------------------------------------------------------
-# Disclosure
-# --------------------------------------------------------------------------------------------------
-
-
-def is_small(count: float, min_cell: int) -> bool:
-    """True for 0 < count < min_cell (min_cell 0 disables)."""
-    return min_cell > 0 and not math.isnan(count) and 0 < count < min_cell
-
-
-def small_text(min_cell: int) -> str:
-    return f"< {min_cell}"
-
-
-# A share or mean of no one is not defined: a dash, explained by a note (never a blank a reader must guess).
-UNDEFINED = "\u2013"
-UNDEFINED_NOTE = f"{UNDEFINED}: not defined (no patients in the group)."
-
-
-def undefined_note(*frames: pd.DataFrame) -> tuple[str, ...]:
-    return (UNDEFINED_NOTE,) if any(frame.isin([UNDEFINED]).any().any() for frame in frames) else ()
-
-
-def count_cell(count: float, min_cell: int) -> str:
-    return small_text(min_cell) if is_small(count, min_cell) else format_integer(count)
-
-
-def pct_cell(count: float, n: float, min_cell: int, decimals: int = 0) -> str:
-    """Per cent ``count / n``; "< min_cell" when the numerator, its complement or the denominator is small.
-
-    The complement counts too: 98 % of 100 reveals the 2 patients without the characteristic.
-    UNDEFINED when n is 0.
-    """
-    if is_small(count, min_cell) or is_small(n, min_cell) or (not math.isnan(n) and is_small(n - count, min_cell)):
-        return small_text(min_cell)
-    if math.isnan(n) or n == 0:
-        return UNDEFINED
-    return format_fixed(100.0 * count / n, decimals)
-
-
-def mean_sd_cell(values: pd.Series, decimals: int, min_cell: int) -> str:
-    n = float(values.size)
-    if is_small(n, min_cell):
-        return small_text(min_cell)
-    if n == 0:
-        return UNDEFINED
-    sd = float(values.std(ddof=1)) if n > 1 else math.nan
-    mean = format_fixed(float(values.mean()), decimals)
-    return f"{mean} ({format_fixed(sd, decimals)})" if not math.isnan(sd) else mean
-
-
-def disclosure_note(min_cell: int) -> tuple[str, ...]:
-    if min_cell <= 0:
-        return ()
-    return (
-        (
-            f"{small_text(min_cell)}: a count, or a percentage or mean resting on 1 to {min_cell - 1} patients "
-            "(or whose complement does), is not shown (disclosure control)."
-        ),
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -330,86 +235,101 @@ def _group_header(group: str, n: int, min_cell: int) -> str:
     return f"{name} (n = {count_cell(n, min_cell)}) mean (SD) or %"
 
 
-def table_2(
-    patients: pd.DataFrame, rows: Sequence[RowSpec | Mapping[str, Any]], min_cell: int, alpha: float = 0.05
-) -> TableFrame:
-    """Baseline characteristics by GAF outcome subgroup (good vs poor), with tests and missing counts."""
-    specs = row_specs(rows)
-    data = classified(patients)
-    group_n = {g: int(data["outcome_group"].eq(g).sum()) for g in GROUPS}
-    results = [describe_row(data, spec, min_cell) for spec in specs]
-    good_header, poor_header = (_group_header(g, group_n[g], min_cell) for g in GROUPS)
-    paper_columns = ["Characteristic", good_header, poor_header, "Test statistic", "p", "Sig.", "n missing"]
-    full_columns = [
-        "Section",
-        "Characteristic",
-        "Column",
-        "Kind",
-        "Good n",
-        "Good count",
-        "Good",
-        "Poor n",
-        "Poor count",
-        "Poor",
-        "Test",
-        "Statistic",
-        "df",
-        "p",
-        "Levene p / min expected",
-        "n missing",
+TABLE_2_FULL_COLUMNS = (
+    "Section",
+    "Characteristic",
+    "Column",
+    "Kind",
+    "Good n",
+    "Good count",
+    "Good",
+    "Poor n",
+    "Poor count",
+    "Poor",
+    "Test",
+    "Statistic",
+    "df",
+    "p",
+    "Levene p / min expected",
+    "n missing",
+)
+TABLE_2_FULL_ALIGN: tuple[Align, ...] = ("l", "l", "l", "l", *(("r",) * 6), "l", *(("r",) * 5))
+
+
+def _test_withheld(result: RowResult, min_cell: int) -> bool:
+    """A test of a withheld cell (e.g. Fisher's exact p with the group sizes) can give the count away."""
+    return min_cell > 0 and small_text(min_cell) in (result.cell["good"], result.cell["poor"])
+
+
+def _paper_row(result: RowResult, alpha: float, min_cell: int) -> list[str]:
+    test = result.test
+    statistic, p = statistic_cell(test), format_p(test.p_value)
+    mark = stars(test.p_value) if not math.isnan(test.p_value) and test.p_value < alpha else ""
+    if _test_withheld(result, min_cell):
+        statistic, p, mark = small_text(min_cell), small_text(min_cell), ""
+    missing = count_cell(result.n_missing, min_cell)
+    return [result.spec.label, result.cell["good"], result.cell["poor"], statistic, p, mark, missing]
+
+
+def _full_row(result: RowResult, min_cell: int) -> list[str]:
+    spec, test = result.spec, result.test
+    withheld = small_text(min_cell)
+    missing = count_cell(result.n_missing, min_cell)
+    # The valid n per group and the group sizes add up to the missing count: withhold them with it.
+    valid_withheld = min_cell > 0 and missing == withheld
+    detail = format_p(test.detail) if test.test in ("t", "Welch t") else format_fixed(test.detail, 2)
+    df = format_fixed(test.df, 2) if test.test == "Welch t" else format_integer(test.df)
+    shown = {"Statistic": format_fixed(test.statistic, 3), "df": df, "p": format_p(test.p_value), "detail": detail}
+    if _test_withheld(result, min_cell):
+        shown = {key: withheld for key in shown}
+
+    def group(name: str) -> list[str]:
+        n = withheld if valid_withheld else count_cell(result.n[name], min_cell)
+        return [n, count_cell(result.count[name], min_cell), result.cell[name]]
+
+    column = spec.column + (f" = {spec.equals}" if spec.equals is not None else "")
+    return [
+        spec.section,
+        spec.label,
+        column,
+        spec.kind,
+        *group("good"),
+        *group("poor"),
+        test.test,
+        shown["Statistic"],
+        shown["df"],
+        shown["p"],
+        shown["detail"],
+        missing,
     ]
-    paper_rows: list[list[str]] = []
-    paper_ids: list[str] = []
-    full_rows: list[list[str]] = []
+
+
+def _table_2_paper_rows(results: Sequence[RowResult], alpha: float, min_cell: int) -> tuple[list[list[str]], list[str]]:
+    """The paper's rows (a heading row where the section changes) and the key of each."""
+    rows: list[list[str]] = []
+    ids: list[str] = []
     section = None
     for result in results:
-        spec, test = result.spec, result.test
+        spec = result.spec
         if spec.section and spec.section != section:
-            paper_rows.append([spec.section, "", "", "", "", "", ""])
-            paper_ids.append(f"section:{spec.section}")
+            rows.append([spec.section, "", "", "", "", "", ""])
+            ids.append(f"section:{spec.section}")
         section = spec.section
-        p = format_p(test.p_value)
-        mark = stars(test.p_value) if not math.isnan(test.p_value) and test.p_value < alpha else ""
-        missing = count_cell(result.n_missing, min_cell)
-        statistic = statistic_cell(test)
-        withheld = small_text(min_cell)
-        # A test of a withheld cell (e.g. Fisher's exact p with the group sizes) can give the count away.
-        test_withheld = min_cell > 0 and withheld in (result.cell["good"], result.cell["poor"])
-        if test_withheld:
-            statistic, p, mark = withheld, withheld, ""
-        # The valid n per group and the group sizes add up to the missing count: withhold them with it.
-        valid_withheld = min_cell > 0 and missing == withheld
-        paper_rows.append([spec.label, result.cell["good"], result.cell["poor"], statistic, p, mark, missing])
-        paper_ids.append(spec.column)
-        detail = format_p(test.detail) if test.test in ("t", "Welch t") else format_fixed(test.detail, 2)
-        full_rows.append(
-            [
-                spec.section,
-                spec.label,
-                spec.column + (f" = {spec.equals}" if spec.equals is not None else ""),
-                spec.kind,
-                withheld if valid_withheld else count_cell(result.n["good"], min_cell),
-                count_cell(result.count["good"], min_cell),
-                result.cell["good"],
-                withheld if valid_withheld else count_cell(result.n["poor"], min_cell),
-                count_cell(result.count["poor"], min_cell),
-                result.cell["poor"],
-                test.test,
-                withheld if test_withheld else format_fixed(test.statistic, 3),
-                withheld
-                if test_withheld
-                else (format_fixed(test.df, 2) if test.test == "Welch t" else format_integer(test.df)),
-                p,
-                withheld if test_withheld else detail,
-                missing,
-            ]
-        )
-    n_total = group_n["good"] + group_n["poor"]
+        rows.append(_paper_row(result, alpha, min_cell))
+        ids.append(spec.column)
+    return rows, ids
+
+
+def _table_2_notes(n_classified: int, alpha: float, min_cell: int, *frames: pd.DataFrame) -> tuple[str, ...]:
     a = format(alpha, "g")
-    notes = (
+    withheld_tests = (
+        "Where a group's cell is withheld, so is the row's test; where n missing is withheld, so are "
+        "the groups' valid n (together they would give the withheld count)."
+    )
+    return (
         (
             "Notes: Descriptive data with mean values, standard deviations (SD), and valid per cent (%). Patients "
-            f"without a final GAF are excluded (classified N = {count_cell(n_total, min_cell)})."
+            f"without a final GAF are excluded (classified N = {count_cell(n_classified, min_cell)})."
         ),
         (
             "Mean rows: independent samples t-test; percentage rows: Pearson chi-square test (no continuity "
@@ -419,37 +339,42 @@ def table_2(
         f"{FISHER_MARK} Fisher's exact test (two-sided), because an expected cell count was below 5.",
         f"Significant differences (p < {a}) are marked with * (p < 0.05) ** (p < 0.01) or *** (p < 0.001).",
         *disclosure_note(min_cell),
-        *undefined_note(pd.DataFrame(paper_rows), pd.DataFrame(full_rows)),
-        *(
-            (
-                (
-                    "Where a group's cell is withheld, so is the row's test; where n missing is withheld, so are "
-                    "the groups' valid n (together they would give the withheld count)."
-                ),
-            )
-            if min_cell > 0
-            else ()
-        ),
+        *undefined_note(*frames),
+        *((withheld_tests,) if min_cell > 0 else ()),
     )
+
+
+def table_2(
+    patients: pd.DataFrame, rows: Sequence[RowSpec | Mapping[str, Any]], min_cell: int, alpha: float = 0.05
+) -> TableFrame:
+    """Baseline characteristics by GAF outcome subgroup (good vs poor), with tests and missing counts."""
+    data = classified(patients)
+    group_n = {g: int(data["outcome_group"].eq(g).sum()) for g in GROUPS}
+    results = [describe_row(data, spec, min_cell) for spec in row_specs(rows)]
+    paper_rows, paper_ids = _table_2_paper_rows(results, alpha, min_cell)
+    full_rows = [_full_row(result, min_cell) for result in results]
+    notes = _table_2_notes(sum(group_n.values()), alpha, min_cell, pd.DataFrame(paper_rows), pd.DataFrame(full_rows))
+    headers = [_group_header(g, group_n[g], min_cell) for g in GROUPS]
     paper = TableLayout(
         table_id="table_2",
         layout="paper",
         number="II",
         title=TABLE_2_TITLE,
-        frame=pd.DataFrame(paper_rows, columns=paper_columns),
+        frame=pd.DataFrame(
+            paper_rows, columns=["Characteristic", *headers, "Test statistic", "p", "Sig.", "n missing"]
+        ),
         align=("l", "r", "r", "r", "r", "l", "r"),
         notes=notes,
         model_ids=tuple(paper_ids),
     )
-    full_align: tuple[Align, ...] = ("l", "l", "l", "l", *(("r",) * 6), "l", *(("r",) * 5))
+    sizes = f" Good n = {count_cell(group_n['good'], min_cell)}, poor n = {count_cell(group_n['poor'], min_cell)}."
     full = TableLayout(
         table_id="table_2",
         layout="full",
         number="II",
-        title=TABLE_2_TITLE
-        + f" Good n = {count_cell(group_n['good'], min_cell)}, poor n = {count_cell(group_n['poor'], min_cell)}.",
-        frame=pd.DataFrame(full_rows, columns=full_columns),
-        align=full_align,
+        title=TABLE_2_TITLE + sizes,
+        frame=pd.DataFrame(full_rows, columns=list(TABLE_2_FULL_COLUMNS)),
+        align=TABLE_2_FULL_ALIGN,
         notes=notes,
         model_ids=tuple(r.spec.column for r in results),
     )
@@ -462,6 +387,31 @@ def table_2(
 
 OUTCOME_CHANGE_TITLE = "Clinical outcomes at admission and discharge (observed values)."
 OUTCOME_MEASURES = (("gaf", "GAF"), ("wsas", "WSAS"), ("bsi", "BSI"))
+OUTCOME_CHANGE_PAPER_COLUMNS = (
+    "Measure",
+    "Admission mean (SD)",
+    "Discharge mean (SD)",
+    "n",
+    "Below cut-off at discharge %",
+    "n with discharge score",
+    "Of these, good GAF outcome %",
+)
+OUTCOME_CHANGE_FULL_COLUMNS = (
+    "Measure",
+    "Admission mean",
+    "Admission SD",
+    "Discharge mean",
+    "Discharge SD",
+    "Mean change",
+    "n both",
+    "n admission",
+    "n discharge",
+    "Cut-off",
+    "Below cut-off n",
+    "Below cut-off %",
+    "Below cut-off and good GAF n",
+    "Of these, good GAF outcome %",
+)
 
 
 def _statistic_cell(values: pd.Series, what: str, small: bool, min_cell: int) -> str:
@@ -473,106 +423,86 @@ def _statistic_cell(values: pd.Series, what: str, small: bool, min_cell: int) ->
     return format_fixed(float(values.mean()) if what == "mean" else float(values.std(ddof=1)), 2)
 
 
-def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[str, float] | None = None) -> TableFrame:
-    """GAF, WSAS and BSI at admission and discharge (patients with both), and for WSAS and BSI the share
-    below the cut-off at discharge (of those with a final score; ``<measure>_outcome`` == "good") and, of
-    these, the share in the good GAF outcome subgroup (of those with a GAF subgroup).
+@dataclass(frozen=True)
+class BelowCutoff:
+    """A measure's share below its cut-off at discharge and, of these, the share in the good GAF subgroup
+    (blank for GAF, whose cut-off defines the subgroups)."""
 
-    ``thresholds`` (e.g. ``{"wsas": 15, "bsi": 0.8}``) only label the rows.
-    """
-    thresholds = thresholds or {}
-    paper_columns = [
-        "Measure",
-        "Admission mean (SD)",
-        "Discharge mean (SD)",
-        "n",
-        "Below cut-off at discharge %",
-        "n with discharge score",
-        "Of these, good GAF outcome %",
+    cutoff: str = ""
+    n_final: str = ""  # patients with a discharge score
+    below_n: float = math.nan
+    below_pct: str = ""
+    also_good_n: float = math.nan
+    also_good_pct: str = ""
+
+
+def below_cutoff(patients: pd.DataFrame, measure: str, min_cell: int, thresholds: Mapping[str, float]) -> BelowCutoff:
+    """From ``<measure>_outcome`` ("good": below the cut-off at discharge); ``thresholds`` only label."""
+    group_column = f"{measure}_outcome"
+    if measure == "gaf" or group_column not in patients.columns:
+        return BelowCutoff()
+    status = patients[group_column].fillna("").astype(str)
+    n_final = int(status.isin(GROUPS).sum())
+    below = status.eq("good")
+    gaf_group = patients["outcome_group"].fillna("").astype(str)
+    below_classified = below & gaf_group.isin(GROUPS)
+    also_good = float((below_classified & gaf_group.eq("good")).sum())
+    return BelowCutoff(
+        cutoff=f"< {format(float(thresholds[measure]), 'g')}" if measure in thresholds else "",
+        n_final=count_cell(n_final, min_cell),
+        below_n=float(below.sum()),
+        below_pct=pct_cell(float(below.sum()), n_final, min_cell),
+        also_good_n=also_good,
+        also_good_pct=pct_cell(also_good, float(below_classified.sum()), min_cell),
+    )
+
+
+def _scores(patients: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(patients[column], errors="coerce").astype("float64")
+
+
+def _change_rows(
+    patients: pd.DataFrame, measure: str, label: str, min_cell: int, thresholds: Mapping[str, float]
+) -> tuple[list[str], list[str]]:
+    """A measure's row of the paper's layout and of the full one."""
+    baseline, final = _scores(patients, f"baseline_{measure}"), _scores(patients, f"final_{measure}")
+    both = baseline.notna() & final.notna()
+    n_both = int(both.sum())
+    below = below_cutoff(patients, measure, min_cell, thresholds)
+    start, end = baseline[both], final[both]
+    small = is_small(n_both, min_cell)
+    paper = [
+        label + (f" ({below.cutoff})" if below.cutoff else ""),
+        mean_sd_cell(start, 1, min_cell),
+        mean_sd_cell(end, 1, min_cell),
+        count_cell(n_both, min_cell),
+        below.below_pct,
+        below.n_final,
+        below.also_good_pct,
     ]
-    full_columns = [
-        "Measure",
-        "Admission mean",
-        "Admission SD",
-        "Discharge mean",
-        "Discharge SD",
-        "Mean change",
-        "n both",
-        "n admission",
-        "n discharge",
-        "Cut-off",
-        "Below cut-off n",
-        "Below cut-off %",
-        "Below cut-off and good GAF n",
-        "Of these, good GAF outcome %",
+    full = [
+        label,
+        *(_statistic_cell(values, what, small, min_cell) for values, what in _change_statistics(start, end)),
+        count_cell(n_both, min_cell),
+        count_cell(float(baseline.notna().sum()), min_cell),
+        count_cell(float(final.notna().sum()), min_cell),
+        below.cutoff,
+        count_cell(below.below_n, min_cell),
+        below.below_pct,
+        count_cell(below.also_good_n, min_cell),
+        below.also_good_pct,
     ]
-    paper_rows: list[list[str]] = []
-    full_rows: list[list[str]] = []
-    measures: list[str] = []
-    absent: list[str] = []
-    for measure, label in OUTCOME_MEASURES:
-        baseline = pd.to_numeric(patients[f"baseline_{measure}"], errors="coerce").astype("float64")
-        final = pd.to_numeric(patients[f"final_{measure}"], errors="coerce").astype("float64")
-        if not (baseline.notna().any() or final.notna().any()):
-            absent.append(label)  # an optional instrument the cohort did not collect: its row leaves the table
-            continue
-        measures.append(measure)
-        both = baseline.notna() & final.notna()
-        n_both = int(both.sum())
-        group_column = f"{measure}_outcome"
-        cutoff = ""
-        below_pct = also_pct = n_final_cell = ""
-        below_n = also_n = math.nan
-        if measure != "gaf" and group_column in patients.columns:
-            status = patients[group_column].fillna("").astype(str)
-            has_final = status.isin(GROUPS)
-            below = status.eq("good")
-            n_final = int(has_final.sum())
-            below_n = float(below.sum())
-            gaf_group = patients["outcome_group"].fillna("").astype(str)
-            below_classified = below & gaf_group.isin(GROUPS)
-            also_n = float((below_classified & gaf_group.eq("good")).sum())
-            below_pct = pct_cell(below_n, n_final, min_cell)
-            also_pct = pct_cell(also_n, float(below_classified.sum()), min_cell)
-            n_final_cell = count_cell(n_final, min_cell)
-            if measure in thresholds:
-                cutoff = f"< {format(float(thresholds[measure]), 'g')}"
-        small = is_small(n_both, min_cell)
-        start, end = baseline[both], final[both]
-        paper_rows.append(
-            [
-                label + (f" ({cutoff})" if cutoff else ""),
-                mean_sd_cell(start, 1, min_cell),
-                mean_sd_cell(end, 1, min_cell),
-                count_cell(n_both, min_cell),
-                below_pct,
-                n_final_cell,
-                also_pct,
-            ]
-        )
+    return paper, full
 
-        def stat(values: pd.Series, what: str, small: bool = small) -> str:
-            return _statistic_cell(values, what, small, min_cell)
 
-        full_rows.append(
-            [
-                label,
-                stat(start, "mean"),
-                stat(start, "sd"),
-                stat(end, "mean"),
-                stat(end, "sd"),
-                stat(end - start, "mean"),
-                count_cell(n_both, min_cell),
-                count_cell(float(baseline.notna().sum()), min_cell),
-                count_cell(float(final.notna().sum()), min_cell),
-                cutoff,
-                count_cell(below_n, min_cell),
-                below_pct,
-                count_cell(also_n, min_cell),
-                also_pct,
-            ]
-        )
-    notes = (
+def _change_statistics(start: pd.Series, end: pd.Series) -> list[tuple[pd.Series, str]]:
+    """Admission mean and SD, discharge mean and SD, mean change: the full layout's statistics in order."""
+    return [(start, "mean"), (start, "sd"), (end, "mean"), (end, "sd"), (end - start, "mean")]
+
+
+def _outcome_change_notes(min_cell: int, absent: Sequence[str], *frames: pd.DataFrame) -> tuple[str, ...]:
+    not_collected = f"Not collected in this cohort (no assessments at admission or discharge): {', '.join(absent)}."
+    return (
         "Observed admission and discharge values of patients with both; n: number of such patients.",
         (
             "Below cut-off at discharge: WSAS sum below its cut-off (mild or no impairment) and BSI-18 mean below "
@@ -581,34 +511,52 @@ def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[st
             "final GAF."
         ),
         *disclosure_note(min_cell),
-        *undefined_note(pd.DataFrame(paper_rows), pd.DataFrame(full_rows)),
-        *(
-            (f"Not collected in this cohort (no assessments at admission or discharge): {', '.join(absent)}.",)
-            if absent
-            else ()
-        ),
+        *undefined_note(*frames),
+        *((not_collected,) if absent else ()),
     )
-    paper = TableLayout(
+
+
+def outcome_change(patients: pd.DataFrame, min_cell: int, thresholds: Mapping[str, float] | None = None) -> TableFrame:
+    """GAF, WSAS and BSI at admission and discharge (patients with both), and for WSAS and BSI the share
+    below the cut-off at discharge (of those with a final score; ``<measure>_outcome`` == "good") and, of
+    these, the share in the good GAF outcome subgroup (of those with a GAF subgroup).
+
+    ``thresholds`` (e.g. ``{"wsas": 15, "bsi": 0.8}``) only label the rows.
+    """
+    paper_rows: list[list[str]] = []
+    full_rows: list[list[str]] = []
+    measures: list[str] = []
+    absent: list[str] = []
+    for measure, label in OUTCOME_MEASURES:
+        collected = _scores(patients, f"baseline_{measure}").notna() | _scores(patients, f"final_{measure}").notna()
+        if not collected.any():
+            absent.append(label)  # an optional instrument the cohort did not collect: its row leaves the table
+            continue
+        measures.append(measure)
+        paper, full = _change_rows(patients, measure, label, min_cell, thresholds or {})
+        paper_rows.append(paper)
+        full_rows.append(full)
+    notes = _outcome_change_notes(min_cell, absent, pd.DataFrame(paper_rows), pd.DataFrame(full_rows))
+
+    right: Align = "r"
+
+    def layout(kind: str, rows: list[list[str]], columns: Sequence[str], title: str) -> TableLayout:
+        return TableLayout(
+            table_id="table_outcome_change",
+            layout="paper" if kind == "paper" else "full",
+            number="S1",
+            title=title,
+            frame=pd.DataFrame(rows, columns=list(columns)),
+            align=("l", *(right for _ in columns[1:])),
+            notes=notes,
+            model_ids=tuple(measures),
+        )
+
+    return TableFrame(
         table_id="table_outcome_change",
-        layout="paper",
-        number="S1",
-        title=OUTCOME_CHANGE_TITLE,
-        frame=pd.DataFrame(paper_rows, columns=paper_columns),
-        align=("l", *(("r",) * 6)),
-        notes=notes,
-        model_ids=tuple(measures),
+        paper=layout("paper", paper_rows, OUTCOME_CHANGE_PAPER_COLUMNS, OUTCOME_CHANGE_TITLE),
+        full=layout("full", full_rows, OUTCOME_CHANGE_FULL_COLUMNS, OUTCOME_CHANGE_TITLE + " All statistics."),
     )
-    full = TableLayout(
-        table_id="table_outcome_change",
-        layout="full",
-        number="S1",
-        title=OUTCOME_CHANGE_TITLE + " All statistics.",
-        frame=pd.DataFrame(full_rows, columns=full_columns),
-        align=("l", *(("r",) * 13)),
-        notes=notes,
-        model_ids=tuple(measures),
-    )
-    return TableFrame(table_id="table_outcome_change", paper=paper, full=full)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -620,15 +568,16 @@ def write_descriptive_tables(
     patients: pd.DataFrame,
     instruments: Instruments,
     rows: Sequence[RowSpec | Mapping[str, Any]],
-    tables_dir: Path,
+    files: Mapping[str, Path],
     min_cell: int,
     alpha: float = 0.05,
 ) -> list[Path]:
-    """``table_1``, ``table_2`` and ``table_outcome_change`` (both layouts, four formats) under ``tables_dir``."""
-    tables_dir = Path(tables_dir)
+    """``table_1``, ``table_2`` and ``table_outcome_change`` (both layouts, four formats), each file to its
+    declared path in ``files`` (by file name)."""
     thresholds = {"wsas": instruments.wsas.outcome_threshold, "bsi": instruments.bsi.outcome_threshold}
-    written: list[Path] = []
-    written += write_table(table_1(instruments), tables_dir / "table_1")
-    written += write_table(table_2(patients, rows, min_cell, alpha=alpha), tables_dir / "table_2")
-    written += write_table(outcome_change(patients, min_cell, thresholds), tables_dir / "table_outcome_change")
-    return written
+    tables = [
+        table_1(instruments),
+        table_2(patients, rows, min_cell, alpha=alpha),
+        outcome_change(patients, min_cell, thresholds),
+    ]
+    return write_tables(tables, files)

@@ -20,7 +20,8 @@ is printed as ``<min_cell`` in the count strip and its observed mean is not draw
 
 The figure functions are pure: they read no files, do not touch pyplot's global state (``matplotlib.figure
 .Figure`` is used directly, with the style in a local ``rc_context``) and return the Figure. :func:`save_figure`
-writes PNG (300 dpi), SVG and PDF with dates and version strings dropped so repeated runs give identical bytes.
+writes PNG (300 dpi), SVG and PDF to the files the rule declares, with dates and version strings dropped so
+repeated runs give identical bytes.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.typing import RcKeyType
 from scipy import stats
+
+from alliance import layout
 
 CM = 1 / 2.54
 SUBSCALES = ("goals", "bonds", "tasks")
@@ -402,17 +405,15 @@ def figure_2(
 # --------------------------------------------------------------------------------------------------
 
 
-def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Write ``stem``.png (300 dpi), .svg and .pdf without dates or version strings (byte-identical reruns)."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
+def save_figure(fig: Figure, figure: str, files: Mapping[str, Path]) -> list[Path]:
+    """Write ``figure``.png (300 dpi), .svg and .pdf, each to its declared path in ``files`` (by file name),
+    without dates or version strings (byte-identical reruns)."""
+    targets = [(layout.declared(files, name), name.rsplit(".", 1)[1]) for name in layout.figure_files([figure])]
     with mpl.rc_context(SAVE_RC):
-        for suffix, metadata in METADATA.items():
-            path = stem.with_suffix(f".{suffix}")
-            fig.savefig(path, format=suffix, dpi=300, metadata=metadata)
-            written.append(path)
-    return written
+        for path, suffix in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, format=suffix, dpi=300, metadata=METADATA[suffix])
+    return [path for path, _ in targets]
 
 
 def load_records(paths: Sequence[str | Path], model_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -433,11 +434,18 @@ def load_records(paths: Sequence[str | Path], model_ids: Sequence[str] | None = 
 FIGURE_1_MODELS = tuple(f"{s}_poor_outcome" for s in SUBSCALES)
 
 
-def write_figures(record_files: Sequence[str | Path], clean_dir: Path, out_dir: Path, min_cell: int = 5) -> list[Path]:
-    """Build and save both figures (``figure_1.*``, ``figure_2.*`` in ``out_dir``)."""
+def write_figures(
+    record_files: Sequence[str | Path],
+    wai_long: str | Path,
+    patients: str | Path,
+    files: Mapping[str, Path],
+    min_cell: int = 5,
+) -> list[Path]:
+    """Build both figures from the model records and the clean ``wai_long.csv`` and ``patients.csv``, and
+    save them to the declared ``files`` (``figure_1.*``, ``figure_2.*``, by file name)."""
     records = load_records(record_files, [*FIGURE_1_MODELS, *(m for m, _ in FIGURE_2_MODELS.values())])
-    wai_long = pd.read_csv(Path(clean_dir) / "wai_long.csv")
-    patients = pd.read_csv(Path(clean_dir) / "patients.csv", dtype={"outcome_group": "string"})
-    written = save_figure(figure_1(records, wai_long, patients, min_cell), Path(out_dir) / "figure_1")
-    written += save_figure(figure_2(records, wai_long, patients, min_cell), Path(out_dir) / "figure_2")
+    wai = pd.read_csv(wai_long)
+    people = pd.read_csv(patients, dtype={"outcome_group": "string"})
+    written = save_figure(figure_1(records, wai, people, min_cell), "figure_1", files)
+    written += save_figure(figure_2(records, wai, people, min_cell), "figure_2", files)
     return written

@@ -15,7 +15,7 @@ Both functions are pure (no pyplot state; style in a local ``rc_context``) and r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
@@ -132,12 +132,12 @@ def retention_curve(wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Seque
 
 
 def write_pattern_figures(
-    wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int], out_dir: Path, min_cell: int = 5
+    wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[int], files: Mapping[str, Path], min_cell: int = 5
 ) -> list[Path]:
-    """Save ``missing_pattern_map.{png,svg,pdf}`` and ``missing_retention.{png,svg,pdf}`` in ``out_dir``."""
-    out_dir = Path(out_dir)
-    written = save_figure(pattern_map(wai_long, patients, waves, min_cell), out_dir / "missing_pattern_map")
-    written += save_figure(retention_curve(wai_long, patients, waves, min_cell), out_dir / "missing_retention")
+    """Save ``missing_pattern_map.{png,svg,pdf}`` and ``missing_retention.{png,svg,pdf}`` to the declared
+    ``files`` (by file name)."""
+    written = save_figure(pattern_map(wai_long, patients, waves, min_cell), "missing_pattern_map", files)
+    written += save_figure(retention_curve(wai_long, patients, waves, min_cell), "missing_retention", files)
     return written
 
 

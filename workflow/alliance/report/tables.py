@@ -1,7 +1,7 @@
 """Tables III and IV of the paper (and any new model table) from the model step's CSV outputs.
 
 ``model_table`` turns ``models/fits.csv``, ``models/estimates.csv`` and ``models/variance_components.csv``
-into a :class:`TableFrame` holding two layouts of the same models:
+into a :class:`~alliance.report.formatting.TableFrame` holding two layouts of the same models:
 
 * **paper**: the table as printed in Folmo et al. (2020), one row per catalogue model: the estimate (SE)
   of the intercept and slope (the reference model's own, or the predictor's deviation with stars, or
@@ -9,32 +9,42 @@ into a :class:`TableFrame` holding two layouts of the same models:
 * **full**: one row per model and term, every fixed effect with SE, df, t, exact p and 95 % CI, then the
   variance components with SE, Wald Z and p, explained %, log-likelihood, AIC, BIC and case counts.
 
-Every cell is a formatted string, so the renderers (CSV, Markdown, HTML, LaTeX) only lay the cells out
-and the same inputs always give the same bytes. The inputs are aggregates; no patient-level value can
-reach a table.
+Every cell is a formatted string (:mod:`alliance.report.formatting`), so the same inputs always give the
+same bytes. The inputs are aggregates; no patient-level value can reach a table.
 """
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
+from alliance import layout as file_layout
+from alliance.report.formatting import (
+    DAGGER,
+    DOUBLE_DAGGER,
+    GEQ,
+    TableFrame,
+    TableLayout,
+    format_df,
+    format_estimate,
+    format_fixed,
+    format_integer,
+    format_number,
+    format_p,
+    join_names,
+    table_number,
+    text,
+    to_float,
+    truthy,
+    write_tables,
+)
 from alliance.stats import catalogue as models
 from alliance.stats.model_runs import not_collected_reason
-
-Layout = Literal["paper", "full"]
-Align = Literal["l", "r"]
-
-DAGGER = "\u2020"  # the fit did not converge
-DOUBLE_DAGGER = "\u2021"  # no fit in the model outputs
-GEQ = "\u2265"
 
 OUTCOME_LABELS = {"goals": "GOALS", "bonds": "BONDS", "tasks": "TASKS", "gaf": "GAF", "wsas": "WSAS", "bsi": "BSI"}
 # Labels of variables that can appear as a moderator or subset condition (the catalogue's labels of
@@ -113,185 +123,15 @@ FULL_COLUMNS = (
     "Converged",
 )
 FULL_TEXT_COLUMNS = frozenset({"Model ID", "Outcome", "Model", "Moderator", "Effect", "Term", "Converged"})
-
-
-@dataclass(frozen=True, eq=False)
-class TableLayout:
-    """One layout of a table: string cells, column alignment, title and notes."""
-
-    table_id: str
-    layout: Layout
-    number: str  # "III"
-    title: str  # without "Table III."
-    frame: pd.DataFrame  # every cell a string; "" for empty
-    align: tuple[Align, ...]
-    notes: tuple[str, ...]
-    model_ids: tuple[str, ...]  # the model of each row
-
-    @property
-    def heading(self) -> str:
-        suffix = " (all estimates)" if self.layout == "full" else ""
-        return f"Table {self.number}{suffix}."
-
-    @property
-    def key(self) -> str:
-        return self.table_id if self.layout == "paper" else f"{self.table_id}_full"
-
-
-@dataclass(frozen=True, eq=False)
-class TableFrame:
-    """A model table in the paper's layout and in the full layout."""
-
-    table_id: str
-    paper: TableLayout
-    full: TableLayout
-
-    def layout(self, layout: Layout = "paper") -> TableLayout:
-        return self.paper if layout == "paper" else self.full
-
-
-# --------------------------------------------------------------------------------------------------
-# Numbers
-# --------------------------------------------------------------------------------------------------
-
-
-def _float(value: Any) -> float:
-    """A finite float, or NaN for anything missing or not a number."""
-    if value is None or isinstance(value, bool):
-        return math.nan
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-def _truthy(value: Any) -> bool:
-    """True/False, "True"/"False" (as read from CSV), 1/0; missing is False."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    if value is None:
-        return False
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return not math.isnan(number) and number != 0
-
-
-def _round_half_up(value: float, places: int) -> Decimal:
-    quantum = Decimal(1).scaleb(-places)
-    return Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def format_number(value: Any, decimals: int = 2, digits: int = 2) -> str:
-    """``decimals`` places, more for small values so that ``digits`` significant digits remain.
-
-    25.3 -> "25.30", -0.034 -> "-0.034", 0.004 -> "0.004", 0.0042 -> "0.0042"; NaN -> "".
-    """
-    number = _float(value)
-    if math.isnan(number):
-        return ""
-    places = decimals
-    if number != 0:
-        magnitude = math.floor(math.log10(abs(number)))
-        places = min(max(decimals, digits - 1 - magnitude), 10)
-    text = format(_round_half_up(number, places), "f")
-    if places > decimals and "." in text:
-        whole, fraction = text.split(".")
-        fraction = fraction.rstrip("0").ljust(decimals, "0")
-        text = f"{whole}.{fraction}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def format_integer(value: Any) -> str:
-    """Rounded half away from zero to an integer; NaN -> ""."""
-    number = _float(value)
-    if math.isnan(number):
-        return ""
-    text = format(_round_half_up(number, 0), "f")
-    return "0" if text == "-0" else text
-
-
-def format_fixed(value: Any, places: int = 2) -> str:
-    number = _float(value)
-    if math.isnan(number):
-        return ""
-    text = format(_round_half_up(number, places), "f")
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def format_df(value: Any) -> str:
-    number = _float(value)
-    if math.isnan(number):
-        return ""
-    return format_integer(number) if abs(number - round(number)) < 1e-9 else format_fixed(number, 1)
-
-
-def format_p(value: Any) -> str:
-    """Exact p to 3 decimals without the leading zero; "< .001" below .001."""
-    p = _float(value)
-    if math.isnan(p):
-        return ""
-    if p < 0.001:
-        return "< .001"
-    text = format(_round_half_up(min(p, 1.0), 3), "f")
-    return text[1:] if text.startswith("0.") else text
-
-
-def stars(p_value: Any) -> str:
-    """* p < .05, ** p < .01, *** p < .001."""
-    p = _float(p_value)
-    if math.isnan(p):
-        return ""
-    if p < 0.001:
-        return "***"
-    if p < 0.01:
-        return "**"
-    if p < 0.05:
-        return "*"
-    return ""
-
-
-def format_estimate(
-    estimate: Any, std_error: Any, p_value: Any, *, alpha: float = 0.05, ns: bool = True, mark: bool = True
-) -> str:
-    """``estimate (SE)`` with stars; "ns" when ``ns`` and p >= alpha; "" when there is no estimate."""
-    value = _float(estimate)
-    if math.isnan(value):
-        return ""
-    p = _float(p_value)
-    if ns and not math.isnan(p) and p >= alpha:
-        return "ns"
-    se = format_number(std_error)
-    text = format_number(value) + (f" ({se})" if se else "")
-    return text + (stars(p) if mark else "")
-
-
-ROMAN_NUMERALS = (
-    (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-    (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
-)  # fmt: skip
-
-
-def roman(number: int) -> str:
-    out = []
-    for value, numeral in ROMAN_NUMERALS:
-        count, number = divmod(number, value)
-        out.append(numeral * count)
-    return "".join(out)
-
-
-def table_number(table_id: str) -> str:
-    """``table_3`` -> "III"; an id without a number is returned as is."""
-    suffix = table_id.rsplit("_", 1)[-1]
-    return roman(int(suffix)) if suffix.isdigit() and int(suffix) > 0 else table_id
+NOT_ESTIMABLE = "\u2013"
+NOT_ESTIMABLE_NOTE = f"{NOT_ESTIMABLE}: not estimable (the model could not be fitted; {DAGGER} gives the reason)."
+NUMERIC_PAPER_COLUMNS = (
+    "Intercept Mean (SE)",
+    "Linear slope Mean (SE)",
+    "Explained intercept variation %",
+    "Explained slope variation %",
+    "AIC",
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,12 +152,12 @@ def describe_condition(condition: Any) -> str:
         return ""
     if isinstance(condition, Mapping):
         return models.describe_condition(condition)
-    return _text(condition)
+    return text(condition)
 
 
-def _variable_labels(models: Sequence[Any]) -> dict[str, str]:
+def _variable_labels(catalogue_models: Sequence[Any]) -> dict[str, str]:
     labels = dict(VARIABLE_LABELS)
-    for model in models:
+    for model in catalogue_models:
         predictor, label = _field(model, "predictor"), _field(model, "label")
         if predictor and label and not _field(model, "moderator") and not _field(model, "subset"):
             labels[str(predictor)] = str(label)
@@ -340,15 +180,15 @@ def _records_by_model(frame: pd.DataFrame | None) -> dict[str, list[dict[str, An
     if frame is None or frame.empty:
         return grouped
     for record in frame.to_dict("records"):
-        grouped.setdefault(_text(record.get("model_id")), []).append(record)
+        grouped.setdefault(text(record.get("model_id")), []).append(record)
     return grouped
 
 
 def _expected_predictor_term(model: Any, fit: Mapping[str, Any] | None) -> str:
-    from_fit = _text(fit.get("predictor")) if fit is not None else ""
+    from_fit = text(fit.get("predictor")) if fit is not None else ""
     if from_fit:
         return from_fit
-    predictor = _text(_field(model, "predictor"))
+    predictor = text(_field(model, "predictor"))
     moderator = describe_condition(_field(model, "moderator"))
     return f"{predictor}[{moderator}]" if predictor and moderator else predictor
 
@@ -364,15 +204,90 @@ def predictor_terms(terms: Sequence[str], predictor: str) -> tuple[str | None, s
     return main, interaction
 
 
+@dataclass(frozen=True)
+class ModelOutputs:
+    """The model step's outputs by model id: the fit, the fixed effects, the variance components."""
+
+    fits: Mapping[str, Mapping[str, Any]]
+    estimates: Mapping[str, list[dict[str, Any]]]
+    components: Mapping[str, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, fits: pd.DataFrame, estimates: pd.DataFrame, variance_components: pd.DataFrame) -> ModelOutputs:
+        first_fit = {model_id: rows[0] for model_id, rows in _records_by_model(fits).items()}
+        return cls(first_fit, _records_by_model(estimates), _records_by_model(variance_components))
+
+
+@dataclass(frozen=True)
+class TableModel:
+    """One catalogue model of a table with its outputs, labelled as the table prints it."""
+
+    spec: Any  # the catalogue entry (a mapping from models.yaml or a ModelSpec)
+    id: str
+    outcome: str
+    outcome_label: str  # "GOALS"
+    predictor: str
+    label: str  # the row label, with the subset; without the convergence mark
+    moderator: str  # "Paranoid PD=1"
+    fit: Mapping[str, Any] | None  # None: not in the model outputs
+    terms: Mapping[str, Mapping[str, Any]]
+    components: Sequence[Mapping[str, Any]]
+
+    @property
+    def statistics(self) -> Mapping[str, Any]:
+        return self.fit or {}
+
+    @property
+    def converged(self) -> bool:
+        return self.fit is not None and truthy(self.fit.get("converged"))
+
+    @property
+    def failed(self) -> bool:
+        """No fit (a group without patients, a predictor with one level): its numbers are not estimable."""
+        return text(self.statistics.get("status")) == "failed"
+
+    @property
+    def marked(self) -> str:
+        """The label, with a dagger when the fit did not converge and a double dagger when there is none."""
+        if self.converged:
+            return self.label
+        return self.label + (DAGGER if self.fit is not None else DOUBLE_DAGGER)
+
+
+def table_model(spec: Any, outputs: ModelOutputs, labels: Mapping[str, str]) -> TableModel:
+    model_id = text(_field(spec, "id"))
+    fit = outputs.fits.get(model_id)
+    outcome = text(_field(spec, "outcome"))
+    predictor = text(_field(spec, "predictor"))
+    outcome_label = OUTCOME_LABELS.get(outcome, outcome.upper())
+    label = text(_field(spec, "label")) or (
+        outcome_label if not predictor else labels.get(predictor, predictor.replace("_", " "))
+    )
+    if _field(spec, "subset"):
+        label += f" ({condition_label(_field(spec, 'subset'), labels)})"
+    return TableModel(
+        spec=spec,
+        id=model_id,
+        outcome=outcome,
+        outcome_label=outcome_label,
+        predictor=predictor,
+        label=label,
+        moderator=condition_label(_field(spec, "moderator") or (fit or {}).get("moderator"), labels),
+        fit=fit,
+        terms={text(row.get("term")): row for row in outputs.estimates.get(model_id, [])},
+        components=outputs.components.get(model_id, []),
+    )
+
+
 # --------------------------------------------------------------------------------------------------
-# Building the table
+# Rows
 # --------------------------------------------------------------------------------------------------
 
 
 def _component_p(components: Sequence[Mapping[str, Any]], name: str) -> float:
     for row in components:
-        if _text(row.get("component")) == name:
-            return _float(row.get("p_value"))
+        if text(row.get("component")) == name:
+            return to_float(row.get("p_value"))
     return math.nan
 
 
@@ -383,18 +298,165 @@ def _estimate_cell(terms: Mapping[str, Mapping[str, Any]], term: str | None, alp
     return format_estimate(row.get("estimate"), row.get("std_error"), row.get("p_value"), alpha=alpha, ns=ns, mark=mark)
 
 
+def _explained(model: TableModel, referenced: bool, alpha: float) -> tuple[str, str]:
+    """A predictor's explained variation in %; "Reference" (with * where its variance is significant) on the
+    reference model of other rows."""
+    if model.predictor:
+        return (
+            format_integer(model.statistics.get("explained_intercept_pct")),
+            format_integer(model.statistics.get("explained_slope_pct")),
+        )
+    if not referenced:
+        return ("", "")
+    intercept, slope = (
+        "Reference" + ("*" if _component_p(model.components, name) < alpha else "") for name in ("intercept", "slope")
+    )
+    return intercept, slope
+
+
+def paper_row(
+    model: TableModel, referenced: bool, new_outcome: bool, alpha: float, mark_reference: bool
+) -> dict[str, str]:
+    """The model's row of the paper's layout: a reference model's own intercept and slope, or a predictor's
+    deviations ("ns" when not significant); ``new_outcome``: the first predictor row of its outcome."""
+    if model.predictor:
+        main, interaction = predictor_terms(list(model.terms), _expected_predictor_term(model.spec, model.fit))
+        ns, mark = True, True
+    else:
+        main, interaction = "Intercept", "time"
+        ns, mark = False, mark_reference
+    explained = _explained(model, referenced, alpha)
+    row = {
+        "Model": model.marked if not model.predictor else (model.outcome_label if new_outcome else ""),
+        "Predictor": model.marked if model.predictor else "",
+        "Moderator": model.moderator,
+        "Intercept Mean (SE)": _estimate_cell(model.terms, main, alpha, ns, mark),
+        "Linear slope Mean (SE)": _estimate_cell(model.terms, interaction, alpha, ns, mark),
+        "Explained intercept variation %": explained[0],
+        "Explained slope variation %": explained[1],
+        "AIC": format_integer(model.statistics.get("aic")),
+    }
+    if model.failed:
+        row.update({k: NOT_ESTIMABLE for k in row if k in NUMERIC_PAPER_COLUMNS and not row[k]})
+    return row
+
+
+def _patient_count(value: Any, min_cell: int) -> str:
+    number = to_float(value)
+    return f"< {min_cell}" if min_cell > 0 and 0 < number < min_cell else format_integer(number)
+
+
+def _fixed_lines(terms: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
+    lines = []
+    for term, est in terms.items():
+        low, high = format_number(est.get("ci_low")), format_number(est.get("ci_high"))
+        lines.append(
+            {
+                "Effect": "Fixed",
+                "Term": term,
+                "Estimate": format_number(est.get("estimate")),
+                "SE": format_number(est.get("std_error")),
+                "df": format_df(est.get("df")),
+                "t / Z": format_fixed(est.get("statistic"), 2),
+                "p": format_p(est.get("p_value")),
+                "95% CI": f"[{low}, {high}]" if low and high else "",
+            }
+        )
+    return lines
+
+
+def _random_lines(model: TableModel) -> list[dict[str, str]]:
+    lines = []
+    for component in model.components:
+        name = text(component.get("component"))
+        explained = ""
+        if model.predictor and name in ("intercept", "slope"):
+            explained = format_integer(model.statistics.get(f"explained_{name}_pct"))
+        lines.append(
+            {
+                "Effect": "Random",
+                "Term": COMPONENT_TERMS.get(name, name),
+                "Estimate": format_number(component.get("estimate")),
+                "SE": format_number(component.get("std_error")),
+                "t / Z": format_fixed(component.get("statistic"), 2),
+                "p": format_p(component.get("p_value")),
+                "Explained %": explained,
+            }
+        )
+    return lines
+
+
+def full_rows(model: TableModel, min_cell: int) -> list[dict[str, str]]:
+    """The model's rows of the full layout: one per fixed effect and variance component, the model's
+    statistics on the first. A model fitted on fewer than ``min_cell`` patients prints "< N" patients."""
+    base = {"Model ID": model.id, "Outcome": model.outcome_label, "Model": model.marked, "Moderator": model.moderator}
+    fit = model.statistics
+    statistics = {
+        "Log-likelihood": format_fixed(fit.get("loglik"), 2),
+        "AIC": format_fixed(fit.get("aic"), 2),
+        "BIC": format_fixed(fit.get("bic"), 2),
+        "Patients": _patient_count(fit.get("n_patients"), min_cell),
+        "Observations": format_integer(fit.get("n_obs")),
+        "Converged": "yes" if model.converged else ("" if model.fit is None else f"no{DAGGER}"),
+    }
+    lines = _fixed_lines(model.terms) + _random_lines(model) or [{"Effect": "", "Term": ""}]
+    empty = {column: "" for column in FULL_COLUMNS}
+    return [empty | base | line | (statistics if index == 0 else {}) for index, line in enumerate(lines)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Notes
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Remarks:
+    """What the notes under a table say about its models, collected row by row."""
+
+    methods: set[str] = field(default_factory=set)
+    daggers: list[str] = field(default_factory=list)  # did not converge
+    failures: list[str] = field(default_factory=list)  # ... and why
+    missing: list[str] = field(default_factory=list)  # not in the model outputs
+    not_collected: list[str] = field(default_factory=list)  # rows left out: an instrument not collected
+    not_estimable: bool = False
+
+    def add(self, model: TableModel) -> None:
+        if model.fit is not None and text(model.fit.get("method")):
+            self.methods.add(text(model.fit.get("method")))
+        name = f"{model.label} ({model.id})"
+        if model.fit is None:
+            self.missing.append(name)
+        elif not model.converged:
+            self.daggers.append(name)
+            reason = text(model.fit.get("warnings"))
+            self.failures.append(f"{name} did not converge" + (f": {reason}" if reason else "") + ".")
+        self.not_estimable = self.not_estimable or model.failed
+
+    def leave_out(self, reason: str) -> None:
+        if reason not in self.not_collected:
+            self.not_collected.append(reason)
+
+    def absent(self) -> tuple[str, ...]:
+        return (f"Not analysed: {'; '.join(self.not_collected)}.",) if self.not_collected else ()
+
+
 def _alpha_text(alpha: float) -> str:
     return format(alpha, "g")
 
 
+def _estimation_notes(remarks: Remarks) -> list[str]:
+    methods = sorted(remarks.methods)
+    return [f"Estimation: {', '.join(methods)}."] if methods else []
+
+
+def _missing_notes(remarks: Remarks) -> list[str]:
+    if not remarks.missing:
+        return []
+    return [f"{DOUBLE_DAGGER} Not in the model outputs (not fitted): {', '.join(remarks.missing)}."]
+
+
 def _paper_notes(
-    table_id: str,
-    alpha: float,
-    mark_reference: bool,
-    methods: Sequence[str],
-    daggers: Sequence[str],
-    missing: Sequence[str],
-    outcomes: Sequence[str] = (),
+    table_id: str, alpha: float, mark_reference: bool, remarks: Remarks, outcomes: Sequence[str] = ()
 ) -> tuple[str, ...]:
     a = _alpha_text(alpha)
     # The outcomes the table holds (an optional instrument the cohort did not collect is not among them).
@@ -413,22 +475,19 @@ def _paper_notes(
         "Reference rows give the intercept and slope of the model without predictor"
         + ("." if mark_reference else ", without significance markers; their tests are in the full table."),
         "Time in months since admission.",
+        *_estimation_notes(remarks),
     ]
-    if methods:
-        notes.append(f"Estimation: {', '.join(methods)}.")
-    if daggers:
+    if remarks.daggers:
         notes.append(
-            f"{DAGGER} The estimation did not converge for: {', '.join(daggers)}; estimates, where shown, "
+            f"{DAGGER} The estimation did not converge for: {', '.join(remarks.daggers)}; estimates, where shown, "
             "are read with caution."
         )
-    if missing:
-        notes.append(f"{DOUBLE_DAGGER} Not in the model outputs (not fitted): {', '.join(missing)}.")
-    return tuple(notes)
+    notes += _missing_notes(remarks)
+    notes += [NOT_ESTIMABLE_NOTE] if remarks.not_estimable else []
+    return (*notes, *remarks.absent())
 
 
-def _full_notes(
-    table_id: str, number: str, alpha: float, methods: Sequence[str], failures: Sequence[str], missing: Sequence[str]
-) -> tuple[str, ...]:
+def _full_notes(number: str, alpha: float, remarks: Remarks) -> tuple[str, ...]:
     notes = [
         (
             f"Notes: All fixed effects and variance components of the models of Table {number}. "
@@ -437,45 +496,37 @@ def _full_notes(
             "Explained %: reduction of the reference model's intercept (slope) variance."
         ),
         f"Significance level: {_alpha_text(alpha)}. Time in months since admission.",
+        *_estimation_notes(remarks),
+        *(f"{DAGGER} {failure}" for failure in remarks.failures),
+        *_missing_notes(remarks),
     ]
-    if methods:
-        notes.append(f"Estimation: {', '.join(methods)}.")
-    notes += [f"{DAGGER} {failure}" for failure in failures]
-    if missing:
-        notes.append(f"{DOUBLE_DAGGER} Not in the model outputs (not fitted): {', '.join(missing)}.")
-    return tuple(notes)
+    return (*notes, *remarks.absent())
 
 
-NOT_ESTIMABLE = "\u2013"
-NOT_ESTIMABLE_NOTE = f"{NOT_ESTIMABLE}: not estimable (the model could not be fitted; {DAGGER} gives the reason)."
-NUMERIC_PAPER_COLUMNS = (
-    "Intercept Mean (SE)",
-    "Linear slope Mean (SE)",
-    "Explained intercept variation %",
-    "Explained slope variation %",
-    "AIC",
-)
+# --------------------------------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------------------------------
 
 
-def join_names(names: Sequence[str], conjunction: str = "and") -> str:
-    """["Goals", "Bonds", "Tasks"] -> "Goals, Bonds, and Tasks" (APA serial comma)."""
-    names = list(names)
-    if not names:
-        return ""
-    if len(names) == 1:
-        return names[0]
-    if len(names) == 2:
-        return f"{names[0]} {conjunction} {names[1]}"
-    return ", ".join(names[:-1]) + f", {conjunction} {names[-1]}"
+@dataclass
+class Rows:
+    """The rows of both layouts as they are built, with the model of each row."""
 
+    paper: list[dict[str, str]] = field(default_factory=list)
+    paper_ids: list[str] = field(default_factory=list)
+    full: list[dict[str, str]] = field(default_factory=list)
+    full_ids: list[str] = field(default_factory=list)
 
-def _absent(not_collected: Sequence[str]) -> tuple[str, ...]:
-    return (f"Not analysed: {'; '.join(not_collected)}.",) if not_collected else ()
+    def heading(self, section: str) -> None:
+        """A section's heading row in the paper's layout (the paper's "Patient factors")."""
+        self.paper.append({column: "" for column in PAPER_COLUMNS} | {"Predictor": section})
+        self.paper_ids.append("")
 
-
-def _patient_count(value: Any, min_cell: int) -> str:
-    number = _float(value)
-    return f"< {min_cell}" if min_cell > 0 and 0 < number < min_cell else format_integer(number)
+    def add(self, model_id: str, paper: dict[str, str], full: list[dict[str, str]]) -> None:
+        self.paper.append(paper)
+        self.paper_ids.append(model_id)
+        self.full += full
+        self.full_ids += [model_id] * len(full)
 
 
 def model_table(
@@ -495,341 +546,89 @@ def model_table(
     A model's ``section`` is printed as a heading row where it changes (the paper's "Patient factors").
     The full layout's patient count of a model fitted on fewer than ``min_cell`` patients prints "< N".
     """
-    models = [m for m in catalogue_models if _field(m, "table") == table_id]
-    ids_in_table = {_text(_field(m, "id")) for m in models}
-    referenced = {_text(_field(m, "reference")) for m in models if _field(m, "reference")} & ids_in_table
+    specs = [m for m in catalogue_models if _field(m, "table") == table_id]
+    ids_in_table = {text(_field(m, "id")) for m in specs}
+    referenced = {text(_field(m, "reference")) for m in specs if _field(m, "reference")} & ids_in_table
+    outputs = ModelOutputs.of(fits, estimates, variance_components)
     labels = _variable_labels(catalogue_models)
-    fit_by_id = {mid: rows[0] for mid, rows in _records_by_model(fits).items()}
-    estimates_by_id = _records_by_model(estimates)
-    components_by_id = _records_by_model(variance_components)
-    with_moderator = table_id == "table_4" or any(_field(m, "moderator") for m in models)
-    number = table_number(table_id)
-
-    paper_rows: list[dict[str, str]] = []
-    full_rows: list[dict[str, str]] = []
-    model_ids: list[str] = []
-    full_ids: list[str] = []
-    daggers: list[str] = []
-    failures: list[str] = []
-    missing: list[str] = []
-    methods: set[str] = set()
-    previous_outcome = None
+    rows, remarks = Rows(), Remarks()
+    previous_outcome: str | None = None
     previous_section = ""
-    not_collected: list[str] = []
-    not_estimable = False
-    for model in models:
-        model_id = _text(_field(model, "id"))
-        reason = not_collected_reason(fit_by_id.get(model_id, {}))
+    for spec in specs:
+        model = table_model(spec, outputs, labels)
+        reason = not_collected_reason(model.statistics)
         if reason:
             # An instrument the cohort did not collect: the row leaves the table, a note says why (once).
-            not_collected += [reason] if reason not in not_collected else []
+            remarks.leave_out(reason)
             continue
-        section = _text(_field(model, "section"))
+        section = text(_field(spec, "section"))
         if section and section != previous_section:
-            paper_rows.append({column: "" for column in PAPER_COLUMNS} | {"Predictor": section})
-            model_ids.append("")
+            rows.heading(section)
         previous_section = section
-        outcome = _text(_field(model, "outcome"))
-        fit = fit_by_id.get(model_id)
-        converged = fit is not None and _truthy(fit.get("converged"))
-        if fit is not None and _text(fit.get("method")):
-            methods.add(_text(fit.get("method")))
-        terms = {_text(row.get("term")): row for row in estimates_by_id.get(model_id, [])}
-        components = components_by_id.get(model_id, [])
-        predictor = _text(_field(model, "predictor"))
-        outcome_label = OUTCOME_LABELS.get(outcome, outcome.upper())
-        label = _text(_field(model, "label")) or (
-            outcome_label if not predictor else labels.get(predictor, predictor.replace("_", " "))
-        )
-        if _field(model, "subset"):
-            label += f" ({condition_label(_field(model, 'subset'), labels)})"
-        marked = label if converged else label + (DAGGER if fit is not None else DOUBLE_DAGGER)
-        if fit is None:
-            missing.append(f"{label} ({model_id})")
-        elif not converged:
-            daggers.append(f"{label} ({model_id})")
-            reason = _text(fit.get("warnings"))
-            failures.append(f"{label} ({model_id}) did not converge" + (f": {reason}" if reason else "") + ".")
-        moderator = condition_label(_field(model, "moderator") or (fit or {}).get("moderator"), labels)
+        remarks.add(model)
+        paper = paper_row(model, model.id in referenced, model.outcome != previous_outcome, alpha, mark_reference)
+        rows.add(model.id, paper, full_rows(model, min_cell))
+        previous_outcome = model.outcome
+    with_moderator = table_id == "table_4" or any(_field(m, "moderator") for m in specs)
+    return _table_frame(table_id, rows, remarks, alpha, mark_reference, with_moderator)
 
-        if not predictor:
-            main: str | None = "Intercept"
-            interaction: str | None = "time"
-            ns, mark = False, mark_reference
-        else:
-            main, interaction = predictor_terms(list(terms), _expected_predictor_term(model, fit))
-            ns, mark = True, True
 
-        if not predictor:
-            if model_id in referenced:
-                explained = tuple(
-                    "Reference" + ("*" if _component_p(components, name) < alpha else "")
-                    for name in ("intercept", "slope")
-                )
-            else:
-                explained = ("", "")
-        else:
-            explained = (
-                format_integer((fit or {}).get("explained_intercept_pct")),
-                format_integer((fit or {}).get("explained_slope_pct")),
-            )
-        row = {
-            "Model": marked if not predictor else ("" if outcome == previous_outcome else outcome_label),
-            "Predictor": "" if not predictor else marked,
-            "Moderator": moderator,
-            "Intercept Mean (SE)": _estimate_cell(terms, main, alpha, ns, mark),
-            "Linear slope Mean (SE)": _estimate_cell(terms, interaction, alpha, ns, mark),
-            "Explained intercept variation %": explained[0],
-            "Explained slope variation %": explained[1],
-            "AIC": format_integer((fit or {}).get("aic")),
-        }
-        if _text((fit or {}).get("status")) == "failed":
-            # No fit (a group without patients, a predictor with one level): its numbers are not estimable.
-            row.update({k: NOT_ESTIMABLE for k in row if k in NUMERIC_PAPER_COLUMNS and not row[k]})
-            not_estimable = True
-        paper_rows.append(row)
-        model_ids.append(model_id)
-        previous_outcome = outcome
-
-        # Full layout: one row per term and variance component.
-        base = {"Model ID": model_id, "Outcome": outcome_label, "Model": marked, "Moderator": moderator}
-        model_stats = {
-            "Log-likelihood": format_fixed((fit or {}).get("loglik"), 2),
-            "AIC": format_fixed((fit or {}).get("aic"), 2),
-            "BIC": format_fixed((fit or {}).get("bic"), 2),
-            "Patients": _patient_count((fit or {}).get("n_patients"), min_cell),
-            "Observations": format_integer((fit or {}).get("n_obs")),
-            "Converged": "yes" if converged else ("" if fit is None else f"no{DAGGER}"),
-        }
-        lines: list[dict[str, str]] = []
-        for term, est in terms.items():
-            low, high = format_number(est.get("ci_low")), format_number(est.get("ci_high"))
-            lines.append(
-                {
-                    "Effect": "Fixed",
-                    "Term": term,
-                    "Estimate": format_number(est.get("estimate")),
-                    "SE": format_number(est.get("std_error")),
-                    "df": format_df(est.get("df")),
-                    "t / Z": format_fixed(est.get("statistic"), 2),
-                    "p": format_p(est.get("p_value")),
-                    "95% CI": f"[{low}, {high}]" if low and high else "",
-                }
-            )
-        for component in components:
-            name = _text(component.get("component"))
-            explained_pct = ""
-            if predictor and name in ("intercept", "slope"):
-                explained_pct = format_integer((fit or {}).get(f"explained_{name}_pct"))
-            lines.append(
-                {
-                    "Effect": "Random",
-                    "Term": COMPONENT_TERMS.get(name, name),
-                    "Estimate": format_number(component.get("estimate")),
-                    "SE": format_number(component.get("std_error")),
-                    "t / Z": format_fixed(component.get("statistic"), 2),
-                    "p": format_p(component.get("p_value")),
-                    "Explained %": explained_pct,
-                }
-            )
-        if not lines:
-            lines.append({"Effect": "", "Term": ""})
-        for index, line in enumerate(lines):
-            full_row = {column: "" for column in FULL_COLUMNS}
-            full_row.update(base)
-            full_row.update(line)
-            if index == 0:
-                full_row.update(model_stats)
-            full_rows.append(full_row)
-            full_ids.append(model_id)
-
-    method_list = sorted(methods)
-    outcomes_in_table = list(dict.fromkeys(row["Outcome"] for row in full_rows))
+def _table_frame(
+    table_id: str, rows: Rows, remarks: Remarks, alpha: float, mark_reference: bool, with_moderator: bool
+) -> TableFrame:
+    number = table_number(table_id)
+    title = TITLES.get(table_id, "Linear mixed model estimations.")
+    outcomes = list(dict.fromkeys(row["Outcome"] for row in rows.full))
     paper_columns = [c for c in PAPER_COLUMNS if with_moderator or c != "Moderator"]
-    paper_frame = pd.DataFrame(paper_rows, columns=list(PAPER_COLUMNS))[paper_columns]
     paper = TableLayout(
         table_id=table_id,
         layout="paper",
         number=number,
-        title=TITLES.get(table_id, "Linear mixed model estimations."),
-        frame=paper_frame.reset_index(drop=True),
+        title=title,
+        frame=pd.DataFrame(rows.paper, columns=list(PAPER_COLUMNS))[paper_columns].reset_index(drop=True),
         align=tuple("l" if c in ("Model", "Predictor", "Moderator") else "r" for c in paper_columns),
-        notes=_paper_notes(table_id, alpha, mark_reference, method_list, daggers, missing, outcomes_in_table)
-        + ((NOT_ESTIMABLE_NOTE,) if not_estimable else ())
-        + _absent(not_collected),
-        model_ids=tuple(model_ids),
+        notes=_paper_notes(table_id, alpha, mark_reference, remarks, outcomes),
+        model_ids=tuple(rows.paper_ids),
     )
     full = TableLayout(
         table_id=table_id,
         layout="full",
         number=number,
-        title=TITLES.get(table_id, "Linear mixed model estimations.") + " All estimates.",
-        frame=pd.DataFrame(full_rows, columns=list(FULL_COLUMNS)),
+        title=title + " All estimates.",
+        frame=pd.DataFrame(rows.full, columns=list(FULL_COLUMNS)),
         align=tuple("l" if c in FULL_TEXT_COLUMNS else "r" for c in FULL_COLUMNS),
-        notes=_full_notes(table_id, number, alpha, method_list, failures, missing) + _absent(not_collected),
-        model_ids=tuple(full_ids),
+        notes=_full_notes(number, alpha, remarks),
+        model_ids=tuple(rows.full_ids),
     )
     return TableFrame(table_id=table_id, paper=paper, full=full)
 
 
 # --------------------------------------------------------------------------------------------------
-# Renderers
+# The step
 # --------------------------------------------------------------------------------------------------
 
 
-def _layout(table: TableFrame | TableLayout, layout: Layout) -> TableLayout:
-    return table.layout(layout) if isinstance(table, TableFrame) else table
-
-
-def _cells(layout: TableLayout) -> list[list[str]]:
-    return [[_text(value) for value in row] for row in layout.frame.itertuples(index=False, name=None)]
-
-
-def to_csv(table: TableFrame | TableLayout, layout: Layout = "paper") -> str:
-    """The cells as CSV (header row, no index, "\\n" line ends); title and notes are in the other formats."""
-    chosen = _layout(table, layout)
-    return str(chosen.frame.to_csv(index=False, lineterminator="\n"))
-
-
-def _markdown_escape(text: str) -> str:
-    for char in ("\\", "`", "*", "_", "|", "<", ">"):
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def to_markdown(table: TableFrame | TableLayout, layout: Layout = "paper") -> str:
-    """A pipe table with the title above and the notes below."""
-    chosen = _layout(table, layout)
-    header = [_markdown_escape(str(c)) for c in chosen.frame.columns]
-    rule = ["---:" if a == "r" else ":---" for a in chosen.align]
-    lines = [f"**{chosen.heading}** {_markdown_escape(chosen.title)}", ""]
-    lines += ["| " + " | ".join(cells) + " |" for cells in (header, rule)]
-    lines += ["| " + " | ".join(_markdown_escape(c) for c in row) + " |" for row in _cells(chosen)]
-    lines.append("")
-    for note in chosen.notes:
-        lines += [_markdown_escape(note), ""]
-    return "\n".join(lines)
-
-
-def to_html(table: TableFrame | TableLayout, layout: Layout = "paper") -> str:
-    """A self-contained ``<table>`` (caption, head, body, notes in ``<tfoot>``); every cell escaped."""
-    chosen = _layout(table, layout)
-
-    def esc(text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def align(index: int) -> str:
-        return ' style="text-align: right"' if chosen.align[index] == "r" else ""
-
-    width = len(chosen.frame.columns)
-    lines = [
-        f'<table id="{esc(chosen.key)}">',
-        f"<caption><strong>{esc(chosen.heading)}</strong> {esc(chosen.title)}</caption>",
-        "<thead>",
-        "<tr>"
-        + "".join(f'<th scope="col"{align(i)}>{esc(str(c))}</th>' for i, c in enumerate(chosen.frame.columns))
-        + "</tr>",
-        "</thead>",
-        "<tbody>",
-    ]
-    lines += [
-        "<tr>" + "".join(f"<td{align(i)}>{esc(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in _cells(chosen)
-    ]
-    lines += ["</tbody>", "<tfoot>"]
-    lines += [f'<tr><td colspan="{width}">{esc(note)}</td></tr>' for note in chosen.notes]
-    lines += ["</tfoot>", "</table>", ""]
-    return "\n".join(lines)
-
-
-LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-    DAGGER: r"\dag{}",
-    DOUBLE_DAGGER: r"\ddag{}",
-    GEQ: r"$\geq$",
-    "\u2264": r"$\leq$",
-}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIALS.get(char, char) for char in text)
-
-
-def to_latex(table: TableFrame | TableLayout, layout: Layout = "paper") -> str:
-    """A ``table`` environment: booktabs ``tabular`` (needs ``\\usepackage{booktabs}``), notes below it."""
-    chosen = _layout(table, layout)
-    size = r"\small" if chosen.layout == "paper" else r"\scriptsize"
-    lines = [
-        f"% Table {chosen.number} of Folmo et al. (2020), {chosen.layout} layout",
-        r"\begin{table}[htbp]",
-        r"\centering",
-        size,
-        rf"\caption{{{latex_escape(chosen.title)}}}",
-        rf"\label{{tab:{chosen.key.replace('_', '-')}}}",
-        rf"\begin{{tabular}}{{{''.join(chosen.align)}}}",
-        r"\toprule",
-        " & ".join(latex_escape(str(c)) for c in chosen.frame.columns) + r" \\",
-        r"\midrule",
-    ]
-    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in _cells(chosen)]
-    lines += [r"\bottomrule", r"\end{tabular}", "", r"\medskip", r"\begin{minipage}{\linewidth}", r"\footnotesize"]
-    lines += [latex_escape(note) + r"\par" for note in chosen.notes]
-    lines += [r"\end{minipage}", r"\end{table}", ""]
-    return "\n".join(lines)
-
-
-Renderer = Callable[[TableFrame | TableLayout, Layout], str]
-RENDERERS: dict[str, Renderer] = {"csv": to_csv, "md": to_markdown, "html": to_html, "tex": to_latex}
-LAYOUTS: tuple[Layout, ...] = ("paper", "full")
-
-
-def write_table(table: TableFrame, stem: Path) -> list[Path]:
-    """``stem.{csv,md,html,tex}`` (paper layout) and ``stem_full.{csv,md,html,tex}``; UTF-8, same bytes every time."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for layout in LAYOUTS:
-        path_stem = stem.name if layout == "paper" else f"{stem.name}_full"
-        for extension, render in RENDERERS.items():
-            path = stem.parent / f"{path_stem}.{extension}"
-            path.write_bytes(render(table, layout).encode("utf-8"))
-            written.append(path)
-    return written
-
-
-def read_model_outputs(models_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``fits.csv``, ``estimates.csv`` and ``variance_components.csv`` of a ``models/`` directory."""
-    models_dir = Path(models_dir)
-    fits = pd.read_csv(models_dir / "fits.csv")
-    estimates = pd.read_csv(models_dir / "estimates.csv")
-    variance_components = pd.read_csv(models_dir / "variance_components.csv")
-    return fits, estimates, variance_components
+def read_model_outputs(
+    fits: str | Path, estimates: str | Path, variance_components: str | Path
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The model step's ``fits.csv``, ``estimates.csv`` and ``variance_components.csv``."""
+    return pd.read_csv(fits), pd.read_csv(estimates), pd.read_csv(variance_components)
 
 
 def write_model_tables(
-    models_dir: Path,
+    fits: str | Path,
+    estimates: str | Path,
+    variance_components: str | Path,
     catalogue_models: Sequence[Any],
-    tables_dir: Path,
+    files: Mapping[str, Path],
+    *,
     alpha: float = 0.05,
-    table_ids: Sequence[str] = ("table_3", "table_4"),
+    table_ids: Sequence[str] = file_layout.MODEL_TABLES,
     min_cell: int = 0,
 ) -> list[Path]:
-    """Read the model outputs and write every table of ``table_ids`` under ``tables_dir``."""
-    fits, estimates, variance_components = read_model_outputs(models_dir)
-    written: list[Path] = []
-    for table_id in table_ids:
-        table = model_table(
-            table_id, catalogue_models, fits, estimates, variance_components, alpha=alpha, min_cell=min_cell
-        )
-        written += write_table(table, Path(tables_dir) / table_id)
-    return written
+    """Every table of ``table_ids`` from the model outputs, written to the declared ``files`` (by name)."""
+    frames = read_model_outputs(fits, estimates, variance_components)
+    tables = [
+        model_table(table_id, catalogue_models, *frames, alpha=alpha, min_cell=min_cell) for table_id in table_ids
+    ]
+    return write_tables(tables, files)
