@@ -12,7 +12,12 @@ from alliance.build.pdf_engines import PDF_ENGINES, find_pdf_engine
 from alliance.build.stale_locks import clear_stale_locks
 from alliance.data.contract import file_specs
 from alliance.data.instruments import load_instruments
+from alliance.data.synthetic_parameters import (
+    check_against_instruments,
+    load_parameters,
+)
 from alliance.errors import AllianceError
+from alliance.report.table_rows import load_table_rows
 from alliance.settings import load_settings
 from alliance.stats.catalogue import load_catalogue
 from snakemake.exceptions import WorkflowError
@@ -32,13 +37,31 @@ try:
     SETTINGS = load_settings(config, workflow.configfiles)
     CATALOGUE = load_catalogue(SETTINGS.files.models)
     INSTRUMENTS = load_instruments(SETTINGS.files.instruments)
+    load_table_rows(SETTINGS.files.tables)
+    if any(cohort.simulated for cohort in SETTINGS.cohorts.values()):
+        check_against_instruments(
+            load_parameters(SETTINGS.files.synthetic_parameters),
+            INSTRUMENTS,
+            SETTINGS.files.synthetic_parameters,
+        )
 except AllianceError as error:
     raise WorkflowError(str(error)) from None
 COHORTS = SETTINGS.cohorts
 # The export files of the contract (docs/export-format.md), by name.
 EXPORT_NAMES = tuple(file_specs(INSTRUMENTS))
-# The configuration files this run reads (the config files merged, and those they name), for provenance.
-CONFIG_FILES = sorted({*SETTINGS.sources, *SETTINGS.files.all()})
+# The configuration files this run reads (the config files merged, and those they name; the synthetic
+# cohort's parameters only when a cohort is simulated), for provenance.
+CONFIG_FILES = sorted(
+    {
+        *SETTINGS.sources,
+        *(
+            path
+            for path in SETTINGS.files.all()
+            if path != SETTINGS.files.synthetic_parameters
+            or any(cohort.simulated for cohort in COHORTS.values())
+        ),
+    }
+)
 
 RULES_DIR = Path(workflow.basedir) / "workflow" / "rules"
 PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "alliance"

@@ -24,15 +24,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 import yaml
-from numpy.typing import NDArray
 
 from alliance.data.contract import DAYS_PER_MONTH, PERSONALITY_DISORDERS, SYMPTOM_DISORDERS, TERMINATIONS
 from alliance.data.instruments import Instruments
 from alliance.errors import ConfigError
+
+if TYPE_CHECKING:  # numpy is imported where a matrix is built: the Snakefile parses this file at load
+    import numpy as np
+    from numpy.typing import NDArray
 
 # Table II rows given as [good %, poor %] in baseline.binary_pct: the two patient rows, then every
 # diagnosis column of the export contract.
@@ -277,6 +279,8 @@ class WaiModel:
 
     def random_effects_correlation(self) -> NDArray[np.float64]:
         """Correlation of (intercepts of every subscale, then slopes of every subscale) within a patient."""
+        import numpy as np
+
         k = len(self.subscales)
         corr = np.zeros((2 * k, 2 * k))
         corr[:k, :k] = equicorrelation(k, self.subscale_corr.intercept)
@@ -367,6 +371,8 @@ class SyntheticParameters:
 
 def equicorrelation(k: int, rho: float) -> NDArray[np.float64]:
     """k x k correlation matrix with every off-diagonal entry rho."""
+    import numpy as np
+
     return np.full((k, k), rho) + (1 - rho) * np.eye(k)
 
 
@@ -844,15 +850,41 @@ def _subscale_correlations(s: _Section) -> SubscaleCorrelations:
     )
 
 
-def _positive_definite(matrix: NDArray[np.float64]) -> bool:
-    """Whether the generator's Cholesky factorisation of this correlation matrix will succeed."""
-    if not np.isfinite(matrix).all():
+def _positive_definite(matrix: Sequence[Sequence[float]]) -> bool:
+    """Whether the generator's Cholesky factorisation of this correlation matrix will succeed: the same
+    factorisation, in plain Python (a matrix of at most a few rows), so that checking the file at load
+    does not import numpy."""
+    rows = [[float(value) for value in row] for row in matrix]
+    if not all(math.isfinite(value) for row in rows for value in row):
         return False
-    try:
-        np.linalg.cholesky(matrix)
-    except np.linalg.LinAlgError:
-        return False
+    factor: list[list[float]] = []
+    for i, row in enumerate(rows):
+        factor.append([0.0] * len(rows))
+        for j in range(i + 1):
+            partial = row[j] - sum(factor[i][k] * factor[j][k] for k in range(j))
+            if i == j:
+                if partial <= 0.0:
+                    return False
+                factor[i][i] = math.sqrt(partial)
+            else:
+                factor[i][j] = partial / factor[j][j]
     return True
+
+
+def _random_effects_rows(model: WaiModel) -> list[list[float]]:
+    """WaiModel.random_effects_correlation without numpy (for the check only): intercepts, then slopes;
+    an intercept and a slope correlate intercept_slope_corr * sqrt(their blocks' correlations)."""
+    k, corr = len(model.subscales), model.subscale_corr
+    intercepts = _equicorrelation_rows(k, corr.intercept)
+    slopes = _equicorrelation_rows(k, corr.slope)
+    cross = [[model.intercept_slope_corr * math.sqrt(a * b) for a, b in zip(i, s)] for i, s in zip(intercepts, slopes)]
+    top = [intercepts[i] + cross[i] for i in range(k)]
+    bottom = [[cross[j][i] for j in range(k)] + slopes[i] for i in range(k)]
+    return top + bottom
+
+
+def _equicorrelation_rows(k: int, rho: float) -> list[list[float]]:
+    return [[1.0 if i == j else rho for j in range(k)] for i in range(k)]
 
 
 def _wai_model(s: _Section) -> WaiModel:
@@ -871,13 +903,13 @@ def _wai_model(s: _Section) -> WaiModel:
     )
     if not model.subscales:
         raise s.error("must give a section of growth coefficients (b0, b1, ...) per WAI subscale")
-    if not _positive_definite(model.random_effects_correlation()):
+    if not _positive_definite(_random_effects_rows(model)):
         raise s.error(
             "with subscale_corr.intercept and .slope, gives random effects whose correlation matrix is not "
             "positive definite",
             "intercept_slope_corr",
         )
-    if not _positive_definite(model.residual_correlation()):
+    if not _positive_definite(_equicorrelation_rows(len(model.subscales), model.subscale_corr.residual)):
         raise s.error("gives residuals whose correlation matrix is not positive definite", "subscale_corr.residual")
     return model
 
