@@ -25,7 +25,8 @@ import yaml
 from alliance.data.instruments import InstrumentConfigError, instruments_from_mapping, load_instruments
 from alliance.data.pipeline import clean_validated, validate_directory
 from alliance.data.scoring import score_wai
-from alliance.data.synthetic import load_parameters, simulate_cohort, write_exports
+from alliance.data.synthetic import simulate_cohort, write_exports
+from alliance.data.synthetic_parameters import load_parameters
 from alliance.report.formatting import to_markdown
 from alliance.report.robustness import (
     holds,
@@ -411,7 +412,7 @@ def test_pattern_mixture_table_has_a_row_per_pattern_mixture_model():
 @functools.lru_cache(maxsize=2)
 def _cohort_with_version_shift(shift: float):
     parameters = load_parameters(ROOT / "config" / "synthetic.yaml")
-    parameters["wai_model"]["version_from_switch_shift"] = shift
+    parameters = replace(parameters, wai_model=replace(parameters.wai_model, version_from_switch_shift=shift))
     cohort = simulate_cohort(int(CONFIG["cohorts"]["synthetic"]["simulate"]["seed"]), 155, parameters, INSTRUMENTS)
     with tempfile.TemporaryDirectory() as directory:
         write_exports(cohort, Path(directory))

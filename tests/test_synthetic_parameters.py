@@ -17,7 +17,6 @@ import yaml
 from alliance.data import synthetic_parameters as sp
 from alliance.data.contract import TERMINATIONS
 from alliance.data.instruments import load_instruments
-from alliance.data.synthetic import load_parameters as load_parameter_mapping
 from alliance.data.synthetic import simulate_cohort
 from alliance.data.synthetic_parameters import (
     SyntheticParameters,
@@ -288,11 +287,3 @@ def test_the_termination_sections_follow_the_contract() -> None:
 
 # ------------------------------------------------------------------------------------------------
 # Callers
-
-
-def test_a_plain_mapping_simulates_like_the_typed_parameters() -> None:
-    """The deprecated mapping form (still used by callers that edit a key) is parsed into the same cohort."""
-    typed = simulate_cohort(3, 30, load_parameters(SHIPPED), INSTRUMENTS)
-    legacy = simulate_cohort(3, 30, load_parameter_mapping(SHIPPED), INSTRUMENTS)
-    for name, frame in typed.exports.items():
-        assert frame.equals(legacy.exports[name]), name

@@ -43,8 +43,6 @@ from alliance.data.synthetic_parameters import (
     SyntheticParameters,
     WaiSchedule,
     check_against_instruments,
-    parameters_from_mapping,
-    read_parameter_mapping,
 )
 
 GROUPS = ("good", "poor", "unclassified")
@@ -69,18 +67,6 @@ class SimulatedCohort:
 
 # ----------------------------------------------------------------------------------------------------
 # Parameters and small sampling helpers
-
-
-def load_parameters(path: str | Path) -> dict[str, Any]:
-    """Deprecated: ``config/synthetic.yaml`` as a plain mapping, unchecked (``simulate_cohort`` checks it).
-
-    Kept for callers that still edit the parameters as a dict (tests/test_robustness.py plants a version
-    effect this way); new code reads them typed with ``alliance.data.synthetic_parameters.load_parameters``
-    and varies them with ``dataclasses.replace``.
-    """
-    mapping: dict[str, Any] = read_parameter_mapping(path)
-    parameters_from_mapping(mapping, file=str(path))  # report a bad file here, with its path
-    return mapping
 
 
 def largest_remainder(weights: Sequence[float], n: int) -> NDArray[np.int64]:
@@ -1253,18 +1239,17 @@ def _truth(d: _Draws, instruments: Instruments) -> dict[str, pd.DataFrame]:
 
 
 def simulate_cohort(
-    seed: int, n_patients: int, parameters: SyntheticParameters | Mapping[str, Any], instruments: Instruments
+    seed: int, n_patients: int, parameters: SyntheticParameters, instruments: Instruments
 ) -> SimulatedCohort:
     """Simulate one cohort: raw exports in the contract's format plus the truth record.
 
-    ``parameters`` come from ``alliance.data.synthetic_parameters.load_parameters``; a plain mapping (the
-    deprecated ``load_parameters`` of this module) is checked and typed first.
+    ``parameters`` come from ``alliance.data.synthetic_parameters.load_parameters`` (varied, in tests and
+    calibration, with ``dataclasses.replace``).
     """
     if n_patients < 1:
         raise ValueError("n_patients must be at least 1")
-    p = parameters if isinstance(parameters, SyntheticParameters) else parameters_from_mapping(parameters)
-    check_against_instruments(p, instruments)
-    draws = _draw_cohort(np.random.default_rng(seed), int(n_patients), p, instruments)
+    check_against_instruments(parameters, instruments)
+    draws = _draw_cohort(np.random.default_rng(seed), int(n_patients), parameters, instruments)
     return SimulatedCohort(exports=_exports(draws, instruments), truth=_truth(draws, instruments))
 
 
