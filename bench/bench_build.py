@@ -49,11 +49,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="dry runs to take the median of (default 5)")
     options = parser.parse_args()
-    from alliance.verify.manifest import copy_project
+    from alliance.build.project import copy_project
 
     with tempfile.TemporaryDirectory() as scratch:
-        project = Path(scratch) / "project"
-        copy_project(ROOT, project)
+        project = copy_project(ROOT, Path(scratch) / "project")
         fresh, rules = snakemake(project)
         print(json.dumps({"step": "fresh default build", "wall_s": round(fresh, 2), "jobs": len(rules)}), flush=True)
         noop, rules = snakemake(project)

@@ -9,8 +9,12 @@ resident memory is that of the steps alone.
 
     .venv/bin/python bench/bench_cohort.py                 # 155 and 100,000 patients
     .venv/bin/python bench/bench_cohort.py --patients 155 2000
+    .venv/bin/python bench/bench_cohort.py --default-build  # `snakemake --cores 2` in a fresh copy
 
-The whole default build is timed by bench_build.py.
+--default-build times issue 2's other target, the whole default build of the default cohort (simulation,
+validation, cleaning, models, tables, figures, manuscript and Snakemake's own start-up) in a copy of the
+project with no results; bench_build.py times it too, beside a no-op run, a dry run and a template edit.
+With --dry-run it only plans that build (`snakemake -n`): a quick check that the copy builds.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -106,11 +111,45 @@ def measure(n_patients: int, seed: int) -> dict:
         }
 
 
-def main() -> None:
+def default_build(dry_run: bool = False) -> dict:
+    """The whole default build as a user runs it, `snakemake --cores 2`, in a fresh copy of the project with
+    no results (alliance.build.project.copy_project); ``dry_run``: plan it only (`-n`)."""
+    from alliance.build.project import copy_project
+
+    with tempfile.TemporaryDirectory() as scratch:
+        project = copy_project(ROOT, Path(scratch) / "project")
+        start = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "2", *(["-n"] if dry_run else [])],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+    if run.returncode != 0:
+        raise SystemExit(f"snakemake failed in the copy:\n{run.stderr[-3000:]}")
+    jobs = re.search(r"^total\s+(\d+)$", run.stdout + run.stderr, flags=re.MULTILINE)
+    key = "dry_run_wall_s" if dry_run else "default_build_wall_s"
+    return {key: round(wall, 2), "jobs": int(jobs.group(1)) if jobs else 0}
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, nargs="+", default=[155, 100_000])
     parser.add_argument("--seed", type=int, default=None, help="default: the synthetic cohort's seed")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--default-build", action="store_true", help="time the whole default build in a fresh copy of the project"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="with --default-build: plan the build only (-n)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_arguments(argv)
+    if args.default_build:
+        print(json.dumps(default_build(args.dry_run)), flush=True)
+        return
     seed = args.seed
     if seed is None:
         seed = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["cohorts"]["synthetic"]["simulate"]["seed"]

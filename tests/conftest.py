@@ -9,14 +9,14 @@ date), never on the shared one.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from alliance.verify.manifest import copy_project, hash_tree
+from alliance.build.project import copy_project
+from alliance.verify.manifest import hash_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,8 +57,6 @@ def build_project(project: Path) -> subprocess.CompletedProcess:
 
 
 def built_copy(build: DefaultBuild, target: Path) -> Path:
-    """A copy of the built project (code, config, results, logs and Snakemake's records) at ``target``."""
-    shutil.copytree(build.project, target, symlinks=True, copy_function=shutil.copy2)
-    for lock in (target / ".snakemake" / "locks").glob("*"):
-        lock.unlink()
-    return target
+    """A copy of the built project (code, config, results, logs and Snakemake's records, with their times;
+    no locks) at ``target``."""
+    return copy_project(build.project, target, built=True)

@@ -133,10 +133,9 @@ def exports(tmp_path_factory) -> Path:
 
 def project_copy(tmp_path: Path, files: tuple[tuple[str, str], ...], exports: Path) -> Path:
     """A copy of the project (no results) with the doc's config files, their cohorts reading ``exports``."""
-    from alliance.verify.manifest import copy_project
+    from alliance.build.project import copy_project
 
-    project = tmp_path / "project"
-    copy_project(ROOT, project)
+    project = copy_project(ROOT, tmp_path / "project")
     for name, text in files:
         config = yaml.safe_load(text)
         for cohort in config["cohorts"].values():

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 from alliance.stats.catalogue import load_catalogue
-from alliance.verify.manifest import copy_project, hash_tree
+from alliance.build.project import copy_project
+from alliance.verify.manifest import hash_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]

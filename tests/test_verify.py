@@ -11,13 +11,32 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from alliance.build.project import copy_project, project_files
+from alliance.errors import ConfigError
 from alliance.verify import compare as verify
 from alliance.verify import consistency, manifest, privacy
+from alliance.verify.declared import Declared, publishable
+from alliance.verify.mapping import (
+    Claim,
+    ModelRow,
+    ModelValue,
+    PatientStatistic,
+    PublishedNumber,
+    TextFinding,
+    Tolerance,
+    VerifyMapping,
+    check_published,
+    load_mapping,
+    load_published,
+    mapping_from_text,
+    published_from_text,
+)
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPING = verify.load_mapping(ROOT / "config" / "verify.yaml")
-PUBLISHED = verify.load_published(ROOT / MAPPING.published)
+MAPPING = load_mapping(ROOT / "config" / "verify.yaml")
+PUBLISHED = load_published(ROOT / MAPPING.published)
+VALUES = PUBLISHED.values
 
 
 # --------------------------------------------------------------------------------------------------
@@ -26,32 +45,33 @@ PUBLISHED = verify.load_published(ROOT / MAPPING.published)
 
 
 def test_every_mapping_entry_points_at_a_published_number():
+    check_published(MAPPING, PUBLISHED)  # what the workflow checks when it loads
     for entry in MAPPING.entries:
-        value = verify.lookup(PUBLISHED, entry["published"])
-        if "part" in entry:
-            value = value[entry["part"]]
-        if entry.get("kind") == "significance":
+        value = PUBLISHED.value(entry.published)
+        if entry.part is not None:
+            value = value[entry.part]
+        if entry.kind == "significance":
             assert isinstance(value, dict), entry
         else:
             assert isinstance(value, float), entry
     for row in MAPPING.model_rows:
-        assert isinstance(verify.lookup(PUBLISHED, row["published"]), dict), row
+        assert isinstance(PUBLISHED.value(row.published), dict), row
     for finding in MAPPING.findings:
-        assert verify.lookup(PUBLISHED, finding["published"]), finding
+        assert PUBLISHED.value(finding.published), finding
 
 
 def test_every_published_table_row_and_text_finding_is_mapped():
-    mapped = {e["published"] for e in MAPPING.entries} | {r["published"] for r in MAPPING.model_rows}
-    mapped |= {f["published"] for f in MAPPING.findings}
+    mapped = {e.published for e in MAPPING.entries} | {r.published for r in MAPPING.model_rows}
+    mapped |= {f.published for f in MAPPING.findings}
     for table in ("table_3", "table_4"):
-        for index in range(len(PUBLISHED[table])):
+        for index in range(len(VALUES[table])):
             assert f"{table}[{index}]" in mapped, (table, index)
-    for index, row in enumerate(PUBLISHED["table_2"]["rows"]):
+    for index, row in enumerate(VALUES["table_2"]["rows"]):
         for group in ("good", "poor"):
             assert f"table_2.rows[{index}].{group}" in mapped, row["label"]
-    for index in range(len(PUBLISHED["text_findings"])):
+    for index in range(len(VALUES["text_findings"])):
         assert f"text_findings[{index}]" in mapped, index
-    mapped |= {item["published"] for item in MAPPING.not_compared}
+    mapped |= {item.published for item in MAPPING.not_compared}
 
     def leaves(value, path):
         if isinstance(value, dict):
@@ -63,7 +83,7 @@ def test_every_published_table_row_and_text_finding_is_mapped():
         else:
             yield path
 
-    for leaf in leaves(PUBLISHED, ""):
+    for leaf in leaves(VALUES, ""):
         if leaf == "text_findings":  # each finding is checked above
             continue
         assert any(leaf == m or leaf.startswith((f"{m}.", f"{m}[")) for m in mapped), f"{leaf} is not mapped"
@@ -73,16 +93,131 @@ def test_model_rows_name_models_of_the_catalogue():
     catalogue = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
     ids = {model["id"] for model in catalogue["models"]}
     for row in MAPPING.model_rows:
-        assert row["model_id"] in ids, row
+        assert row.model_id in ids, row
 
 
 def test_published_numbers_keep_their_printed_precision(tmp_path):
     path = tmp_path / "published.yaml"
     path.write_text("a: 0.10\nb: 49\nc: [4.98, 0.1]\nd: -0.003\n")
-    loaded = verify.load_published(path)
+    loaded = load_published(path).values
     assert [verify.decimals_of(loaded[k]) for k in ("a", "b", "d")] == [2, 0, 3]
     assert verify.decimals_of(loaded["c"][1]) == 1
-    assert verify.decimals_of(PUBLISHED["table_4"][4]["intercept"][1]) == 2  # "5.04(0.11)"
+    assert verify.decimals_of(VALUES["table_4"][4]["intercept"][1]) == 2  # "5.04(0.11)"
+
+
+# --------------------------------------------------------------------------------------------------
+# The mapping and the published values are checked once, when the workflow loads
+# --------------------------------------------------------------------------------------------------
+
+ENTRY = "{published: sample.n_patients, kind: count, source: {patients: {stat: n}}}"
+
+
+def mapping_with(entry: str = ENTRY, **sections: str) -> str:
+    text = (
+        f"published: config/published/folmo2020.yaml\ntolerances:\n  count: {{relative: 0.05}}\nentries:\n  - {entry}\n"
+    )
+    return text + "".join(f"{name}:\n  - {item}\n" for name, item in sections.items())
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "says"),
+    [
+        (mapping_with("{published: sample.n_patients, kind: count, source: {patients: {stat: median}}}"),
+         "entries[0].source.patients.stat", "'median' is not one of"),
+        (mapping_with("{published: sample.n_patients, kind: count, source: {patients: {stat: mean}}}"),
+         "entries[0].source.patients.column", "missing"),
+        (mapping_with("{published: sample.n_patients, kind: tally, source: {patients: {stat: n}}}"),
+         "entries[0].kind", "'tally' is not one of"),
+        (mapping_with("{published: sample.n_patients, kind: count, sorce: {patients: {stat: n}}}"),
+         "entries[0].sorce", "unknown key"),
+        (mapping_with("{published: x, kind: significance, expected_p: '<<.05', p_source: {patients: {stat: n}}}"),
+         "entries[0].expected_p", "not a significance statement"),
+        (mapping_with("{published: x, kind: count, source: {estimates: {model_id: m}}}"),
+         "entries[0].source.estimates.term", "missing"),
+        (mapping_with("{published: x, kind: count, source: {json: {file: a.json, key: k}, patients: {stat: n}}}"),
+         "entries[0].source", "exactly one of"),
+        (mapping_with("{published: x, kind: count, source: {table: {file: t.csv, column: c, part: -1}}}"),
+         "entries[0].source.table.part", "expected the index"),
+        (mapping_with("{published: x, kind: count, tolerance: {absolute: lots}, source: {patients: {stat: n}}}"),
+         "entries[0].tolerance.absolute", "expected a number"),
+        (mapping_with(findings="{published: x, claims: [{model_id: m, term: time, direction: up}]}"),
+         "findings[0].claims[0].direction", "'up' is not one of"),
+        (mapping_with(model_rows="{published: 'table_4[0]', label: GOALS}"), "model_rows[0].model_id", "missing"),
+        ("entries: []\n", "published", "missing"),
+    ],
+)  # fmt: skip
+def test_a_bad_mapping_entry_is_one_config_error_naming_file_and_key(tmp_path, text, key, says):
+    path = tmp_path / "verify.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_mapping(path)
+    assert (raised.value.file, raised.value.key) == (str(path), key)
+    assert says in str(raised.value) and str(path) in str(raised.value) and key in str(raised.value)
+
+
+def test_a_mapping_that_is_not_yaml_says_where(tmp_path):
+    path = tmp_path / "verify.yaml"
+    path.write_text("published: x\nentries: [\n")
+    with pytest.raises(ConfigError, match=r"verify.yaml: not valid YAML \(line 3\)"):
+        load_mapping(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "says"),
+    [
+        ("sample:\n  switch: 2012-06-01\n", "sample.switch", "reads as a date"),
+        ("table_4:\n  - {intercept: [4.98], slope: ns}\n", "table_4[0].intercept", "expected [estimate, SE] or ns"),
+        ("table_4:\n  - {intercept: ns, slope: ns, slope_p: often}\n", "table_4[0].slope_p", "not a significance"),
+        ("table_4:\n  - {intercept: ns, slope: ns, aic: high}\n", "table_4[0].aic", "expected a number"),
+    ],
+)
+def test_a_bad_published_value_is_one_config_error_naming_file_and_key(tmp_path, text, key, says):
+    path = tmp_path / "published.yaml"
+    path.write_text(text)
+    rows = ModelRow("table_4[0]", "goals_growth", intercept_term="Intercept", slope_term="time")
+    with pytest.raises(ConfigError) as raised:
+        check_published(
+            VerifyMapping(published=str(path), model_rows=(rows,), file="verify.yaml"), load_published(path)
+        )
+    assert (raised.value.file, raised.value.key) == (str(path), key)
+    assert says in str(raised.value)
+
+
+def test_a_mapping_entry_naming_no_published_value_names_its_key():
+    text = mapping_with("{published: sample.n_patient, kind: count, source: {patients: {stat: n}}}")
+    mapping = mapping_from_text(text, "config/verify.yaml")
+    with pytest.raises(ConfigError) as raised:
+        check_published(mapping, PUBLISHED)
+    assert (raised.value.file, raised.value.key) == ("config/verify.yaml", "entries[0].published")
+    assert "'sample.n_patient' names no value of" in str(raised.value)
+
+
+def test_the_mapping_reads_only_files_the_rule_declares(tmp_path):
+    table = tmp_path / "results" / "c" / "tables" / "table_2_full.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("Characteristic,p\nAge,.030\n")
+    entry = (
+        "{published: 'table_2.rows[24]', kind: significance, expected_p: <.05, "
+        "p_source: {table: {file: tables/table_2_full.csv, row: {Characteristic: Age}, column: p}}}"
+    )
+    mapping = mapping_from_text(mapping_with(entry), "config/verify.yaml")
+    declared = Declared.of([table, tmp_path / "results" / "c" / "models" / "fits.csv"])
+    [comparison] = verify.compare_all(mapping, PUBLISHED, verify.Outputs(files=declared.files))
+    assert (comparison.reproduced_p, comparison.significance) == (".030", "agrees")
+    with pytest.raises(verify.UndeclaredFile) as raised:  # the same file, not declared by the rule
+        verify.compare_all(mapping, PUBLISHED, verify.Outputs(files={"tables/table_2.csv": table}))
+    assert (raised.value.file, raised.value.key) == ("config/verify.yaml", "entries[0].p_source.table.file")
+    assert "'tables/table_2_full.csv' is not among the 1 files the verification rule declares" in str(raised.value)
+
+
+def test_the_report_reads_the_published_values_the_rule_declares(tmp_path):
+    from alliance.verify.pipeline import VerifyInputs, read_mapping
+
+    other = tmp_path / "other.yaml"
+    inputs = VerifyInputs([], *[tmp_path / "x.csv"] * 4, ROOT / "config" / "verify.yaml", other, other, None, [])
+    with pytest.raises(ConfigError) as raised:
+        read_mapping(inputs)
+    assert raised.value.key == "published" and "but the verification rule declares" in str(raised.value)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -91,12 +226,13 @@ def test_published_numbers_keep_their_printed_precision(tmp_path):
 
 
 def test_number_verdicts():
-    published = verify.PublishedNumber(-0.02, 2)
-    assert verify.compare_number(published, -0.0249, {"se": 1}, 0.01)[0] == "matches"
-    assert verify.compare_number(published, -0.026, {"se": 1}, 0.01)[0] == "within tolerance"
-    assert verify.compare_number(published, -0.05, {"se": 1}, 0.01)[0] == "differs"
-    assert verify.compare_number(verify.PublishedNumber(155, 0), 150, {"relative": 0.05})[0] == "within tolerance"
-    assert verify.compare_number(verify.PublishedNumber(155, 0), 140, {"relative": 0.05})[0] == "differs"
+    published = PublishedNumber(-0.02, 2)
+    se = Tolerance(se=1)
+    assert verify.compare_number(published, -0.0249, se, 0.01)[0] == "matches"
+    assert verify.compare_number(published, -0.026, se, 0.01)[0] == "within tolerance"
+    assert verify.compare_number(published, -0.05, se, 0.01)[0] == "differs"
+    assert verify.compare_number(PublishedNumber(155, 0), 150, Tolerance(relative=0.05))[0] == "within tolerance"
+    assert verify.compare_number(PublishedNumber(155, 0), 140, Tolerance(relative=0.05))[0] == "differs"
 
 
 @pytest.mark.parametrize(
@@ -145,18 +281,13 @@ def outputs(tmp_path: Path, slope: float = -0.021, intercept_p: float = 0.4) -> 
         [["goals_growth", "intercept", 0.001], ["goals_growth", "slope", 0.02]],
         columns=["model_id", "component", "p_value"],
     )
-    return verify.Outputs(root=tmp_path, estimates=estimates, fits=fits, variance_components=components)
+    return verify.Outputs(estimates=estimates, fits=fits, variance_components=components)
 
 
-ROWS = [
-    {"published": "table_4[0]", "model_id": "goals_growth", "intercept_term": "Intercept", "slope_term": "time"},
-    {
-        "published": "table_4[1]",
-        "model_id": "goals_poor",
-        "intercept_term": "poor_outcome",
-        "slope_term": "time:poor_outcome",
-    },
-]
+ROWS = (
+    ModelRow("table_4[0]", "goals_growth", intercept_term="Intercept", slope_term="time"),
+    ModelRow("table_4[1]", "goals_poor", intercept_term="poor_outcome", slope_term="time:poor_outcome"),
+)
 
 
 def by_id(comparisons):
@@ -164,8 +295,8 @@ def by_id(comparisons):
 
 
 def test_model_rows_match_and_an_altered_number_differs(tmp_path):
-    published = yaml.load(PUBLISHED_ROWS, Loader=verify._PublishedLoader)
-    mapping = verify.VerifyMapping(published="", tolerances=MAPPING.tolerances, model_rows=ROWS)
+    published = published_from_text(PUBLISHED_ROWS, "published.yaml")
+    mapping = VerifyMapping(published="", tolerances=MAPPING.tolerances, model_rows=ROWS)
     results = by_id(verify.compare_all(mapping, published, outputs(tmp_path)))
     assert results["table_4[1].slope.estimate"].verdict == "matches"
     assert results["table_4[1].slope.estimate"].significance == "agrees"
@@ -182,17 +313,15 @@ def test_model_rows_match_and_an_altered_number_differs(tmp_path):
 
 
 def test_a_model_that_is_not_fitted_is_not_reproduced_never_skipped(tmp_path):
-    published = yaml.load(PUBLISHED_ROWS, Loader=verify._PublishedLoader)
-    finding = {
-        "id": "f",
-        "published": "text_findings[0]",
-        "claims": [
-            {"model_id": "goals_growth", "term": "time", "direction": "positive", "p": "<.05"},
-            {"model_id": "goals_growth", "term": "time", "direction": "negative", "p": "<.05"},
-            {"model_id": "not_in_catalogue", "term": "time", "direction": "any", "p": "<.05"},
-        ],
-    }
-    mapping = verify.VerifyMapping(published="", findings=[finding], model_rows=[{**ROWS[0], "model_id": "nope"}])
+    published = published_from_text(PUBLISHED_ROWS, "published.yaml")
+    claims = (
+        Claim("goals_growth", "time", "positive", "<.05"),
+        Claim("goals_growth", "time", "negative", "<.05"),
+        Claim("not_in_catalogue", "time", "any", "<.05"),
+    )
+    finding = TextFinding("text_findings[0]", id="f", claims=claims)
+    nope = ModelRow("table_4[0]", "nope", intercept_term="Intercept", slope_term="time")
+    mapping = VerifyMapping(published="", findings=(finding,), model_rows=(nope,))
     results = verify.compare_all(mapping, published, outputs(tmp_path))
     claims = [c for c in results if c.section == "Text findings"]
     assert [c.significance for c in claims] == ["agrees", "disagrees", "not reproduced"]
@@ -209,13 +338,16 @@ def test_patient_statistics():
             "treatment_months": [36.0, 5.0, 20.0, 3.0],
         }
     )
-    stat = verify.patient_statistic
-    assert stat(patients, {"stat": "n"}) == 4
-    assert stat(patients, {"stat": "missing", "column": "outcome_group"}) == 1
-    assert stat(patients, {"stat": "pct", "column": "outcome_group", "equals": "poor"}) == pytest.approx(100 / 3)
-    assert stat(patients, {"stat": "pct", "column": "treatment_months", "below": 6}) == 50
-    assert stat(patients, {"stat": "count", "column": "termination", "equals": "advised"}) == 1
-    assert stat(patients, {"stat": "mean", "column": "treatment_months", "where": {"outcome_group": "good"}}) == 20.5
+
+    def stat(**spec):
+        return verify.patient_statistic(patients, PatientStatistic(**spec))
+
+    assert stat(stat="n") == 4
+    assert stat(stat="missing", column="outcome_group") == 1
+    assert stat(stat="pct", column="outcome_group", equals="poor") == pytest.approx(100 / 3)
+    assert stat(stat="pct", column="treatment_months", below=6) == 50
+    assert stat(stat="count", column="termination", equals="advised") == 1
+    assert stat(stat="mean", column="treatment_months", where={"outcome_group": "good"}) == 20.5
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,10 +420,10 @@ def test_prose_statistics_in_a_manuscript(tmp_path):
     assert [(f.line, f.check) for f in findings] == [(4, "p from the test statistic"), (5, "p from the test statistic")]
     (tmp_path / "manuscript").mkdir()
     (tmp_path / "manuscript" / "results.md").write_text(text)
-    (tmp_path / "tables").mkdir()
-    found, checked = consistency.scan_directories(
-        [tmp_path / "tables", tmp_path / "manuscript", tmp_path / "x"], tmp_path
-    )
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "figure_1.svg").write_text("<svg/>")
+    declared = Declared.of([tmp_path / "manuscript" / "results.md", tmp_path / "figures" / "figure_1.svg"])
+    found, checked = consistency.check_declared_files(declared, ("tables", "manuscript", "x"))
     assert checked == ["manuscript/results.md"] and len(found) == 2
 
 
@@ -402,39 +534,58 @@ def cohort_tree(root: Path) -> Path:
     return cohort
 
 
+def declared_outputs(cohort: Path) -> Declared:
+    """What rule verify_manifest declares for ``cohort_tree``: its publishable files."""
+    written = [p.as_posix() for p in sorted(cohort.rglob("*")) if p.is_file()]
+    return Declared.of(publishable(written, cohort.as_posix()))
+
+
 def test_publishable_files_leave_out_patient_level_areas(tmp_path):
+    outputs = declared_outputs(cohort_tree(tmp_path))
+    assert outputs.names() == ["figures/figure_1.svg", "models/fits.csv", "tables/table_1.csv"]
+    assert outputs.root == tmp_path / "results" / "clinic"
+
+
+def test_the_manifest_refuses_a_patient_level_file(tmp_path):
     cohort = cohort_tree(tmp_path)
-    names = [p.relative_to(cohort).as_posix() for p in manifest.publishable_files(cohort)]
-    assert names == ["figures/figure_1.svg", "models/fits.csv", "tables/table_1.csv"]
+    with pytest.raises(manifest.NotPublishable, match="clean/patients.csv"):
+        manifest.output_hashes(Declared.of([cohort / "tables" / "table_1.csv", cohort / "clean" / "patients.csv"]))
 
 
 def test_manifest_is_deterministic_and_holds_hashes_not_content(tmp_path):
-    cohort = cohort_tree(tmp_path)
+    outputs = declared_outputs(cohort_tree(tmp_path))
     exports = write_exports(tmp_path / "exports", valid_exports())
     files = sorted(exports.glob("*.csv"))
 
     def build():
-        return manifest.build_manifest(
-            "clinic", cohort, files, exports, {"cohorts": {"clinic": {}}}, [ROOT / "config" / "config.yaml"], ROOT
-        )
+        config = {"cohorts": {"clinic": {}}}
+        return manifest.build_manifest("clinic", outputs, files, config, [Path("config/config.yaml")], ROOT)
 
     first, second = build(), build()
     assert first == second
     text = json.dumps(first)
     assert "A01" not in text and "2011-01-10" not in text
+    assert set(first["outputs"]) == {"figures/figure_1.svg", "models/fits.csv", "tables/table_1.csv"}
     assert set(first["inputs"]["exports"]) == {p.name for p in files}
+    assert set(first["config"]["files"]) == {"config/config.yaml"}  # the files used, named as in the project
     assert first["code"]["code_sha256"] and first["environment"]["packages"]["pandas"]
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", text)  # no timestamps
 
 
+def test_a_declared_exports_directory_is_hashed_file_by_file(tmp_path):
+    exports = write_exports(tmp_path / "simulated" / "exports", valid_exports())
+    hashes = manifest.export_hashes([exports])
+    assert set(hashes) == {p.name for p in exports.glob("*.csv")}
+
+
 def test_a_changed_byte_is_reported(tmp_path):
     cohort = cohort_tree(tmp_path)
-    before = manifest.hash_tree(manifest.publishable_files(cohort), cohort)
+    before = manifest.output_hashes(declared_outputs(cohort))
     path = cohort / "tables" / "table_1.csv"
     path.write_bytes(path.read_bytes().replace(b"2", b"3"))
     (cohort / "figures" / "figure_1.svg").unlink()
     (cohort / "tables" / "table_2.csv").write_text("new\n")
-    after = manifest.hash_tree(manifest.publishable_files(cohort), cohort)
+    after = manifest.output_hashes(declared_outputs(cohort))
     assert [(d.file, d.status) for d in manifest.compare_hashes(before, after)] == [
         ("figures/figure_1.svg", "missing in rebuild"),
         ("tables/table_1.csv", "differs"),
@@ -450,15 +601,16 @@ def test_scratch_config_keeps_one_cohort_with_absolute_exports(tmp_path):
 
 
 def test_package_is_deterministic_and_never_holds_real_exports(tmp_path):
-    project = tmp_path / "project"
-    manifest.copy_project(ROOT, project)
+    project = copy_project(ROOT, tmp_path / "project")
     real = write_exports(project / "config" / "clinic_exports", valid_exports())  # inside the project!
     synthetic = write_exports(project / "results" / "synthetic" / "simulated" / "exports", valid_exports())
     manifests = {"synthetic": project / "m.json"}
     manifests["synthetic"].write_text("{}")
-    members = manifest.package_members(project, [real], {"synthetic": synthetic}, manifests)
+    sources = project_files(project)
+    members = manifest.package_members(project, sources, [real], {"synthetic": synthetic}, manifests)
     names = [name for name, _ in members]
     assert "Snakefile" in names and "config/verify.yaml" in names and "workflow/alliance/verify/compare.py" in names
+    assert "README.md" in names and "docs/outputs.md" in names
     assert "synthetic_exports/synthetic/patients.csv" in names
     assert "manifests/synthetic/manifest.json" in names
     assert not any(name.startswith("config/clinic_exports") for name in names)
@@ -471,18 +623,20 @@ def test_package_is_deterministic_and_never_holds_real_exports(tmp_path):
         assert archive.namelist() == sorted(archive.namelist())
 
 
-def test_cohort_scan_catches_a_small_model_cell_and_skips_patient_level_areas(tmp_path, identifiers):
+def test_cohort_scan_catches_a_small_model_cell_and_reads_only_the_declared_outputs(tmp_path, identifiers):
     from alliance.verify.pipeline import privacy_scan
 
-    cohort = cohort_tree(tmp_path)  # clean/, simulated/, validation.txt hold "A01": patient-level, not scanned
+    cohort = cohort_tree(tmp_path)  # clean/, simulated/, validation.txt hold "A01": patient-level, not declared
     (cohort / "tables" / "table_3_full.csv").write_text(
         "Model ID,Term,Estimate,Patients,Observations\ngoals_poor_only,Intercept,5.1,3,9\n"
     )
-    leaks, scanned = privacy_scan(cohort, identifiers, min_cell=5)
+    (cohort / "tables" / "undeclared.csv").write_text("note\nA01\n")
+    outputs = Declared.of(p for p in declared_outputs(cohort).paths() if p.name != "undeclared.csv")
+    leaks, scanned = privacy_scan(outputs, identifiers, min_cell=5)
     assert [leak.describe() for leak in leaks] == ["tables/table_3_full.csv:2: small cell (column 'Patients': 3 < 5)"]
     assert scanned == 4  # table_1.csv, table_3_full.csv, figure_1.svg, fits.csv
     (cohort / "models" / "fits.csv").write_text("model_id,note\nx,A01\n")
-    leaks, _ = privacy_scan(cohort, identifiers, min_cell=0)
+    leaks, _ = privacy_scan(outputs, identifiers, min_cell=0)
     assert [(leak.file, leak.kind) for leak in leaks] == [("models/fits.csv", "patient_id")]
 
 
@@ -509,6 +663,6 @@ def test_a_model_on_an_instrument_the_cohort_did_not_collect_is_not_reproduced_a
             }
         ]
     )
-    outputs = Outputs(tmp_path, fits=fits, estimates=pd.DataFrame(columns=["model_id", "term", "estimate"]))
+    outputs = Outputs(fits=fits, estimates=pd.DataFrame(columns=["model_id", "term", "estimate"]))
     with pytest.raises(NotReproduced, match="WSAS not collected"):
-        source_value({"estimates": {"model_id": "wsas_growth", "term": "time"}}, outputs)
+        source_value(ModelValue("estimates", "wsas_growth", term="time"), outputs)

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from alliance.verify.declared import publishable
 from browser import chromium, dump_dom, image_sizes
 from conftest import built_copy
 from doc_commands import run_documented
@@ -50,7 +51,13 @@ def test_verify_writes_the_report_and_the_rebuild_is_byte_identical(verified):
     manifest = json.loads((verify_dir / "manifest.json").read_text())
     assert "tables/table_4.csv" in manifest["outputs"]
     assert not any(name.startswith(("clean/", "simulated/")) for name in manifest["outputs"])
+    # The rule declares every publishable file the build writes, and the manifest hashes exactly those.
+    cohort = verified / "results" / "synthetic"
+    written = [p.relative_to(verified).as_posix() for p in cohort.rglob("*") if p.is_file()]
+    hashed = {f"results/synthetic/{name}" for name in manifest["outputs"]}
+    assert hashed == set(publishable(written, "results/synthetic"))
     assert set(manifest["inputs"]["exports"]) >= {"patients.csv", "wai.csv"}
+    assert {"config/config.yaml", "config/models.yaml", "config/verify.yaml"} <= set(manifest["config"]["files"])
 
 
 def test_package_holds_code_config_synthetic_exports_and_manifest(verified):

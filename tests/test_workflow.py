@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from alliance.build.project import copy_project
 from conftest import built_copy
 from exports_factory import valid_exports, write_exports
 
@@ -19,13 +19,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 @pytest.fixture()
 def project(tmp_path):
     """A copy of the workflow (no results), as a fresh clone would have it."""
-    copy = tmp_path / "project"
-    copy.mkdir()
-    shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
-    shutil.copytree(ROOT / "workflow", copy / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "config", copy / "config")
-    shutil.copytree(ROOT / "manuscript", copy / "manuscript")
-    return copy
+    return copy_project(ROOT, tmp_path / "project")
 
 
 def run_snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -243,8 +237,8 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(default
         assert dry.returncode == 0, dry.stderr
         return {match.group(1) for match in re.finditer(r"^(\w+)\s+\d+$", dry.stdout, re.MULTILINE)} - {"total"}
 
-    formatting = planned_after_editing("tables.py")
+    formatting = planned_after_editing("report/formatting.py")
     assert {"model_tables", "descriptive_tables", "robustness_tables", "manuscript_text"} <= formatting, formatting
     assert not formatting & {"validate_exports", "clean_cohort", "fit_models", "collect_models"}, formatting
-    scoring = planned_after_editing("scoring.py")
+    scoring = planned_after_editing("data/scoring.py")
     assert {"clean_cohort", "fit_models", "collect_models", "figures", "missing_data"} <= scoring, scoring

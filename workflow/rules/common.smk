@@ -20,6 +20,7 @@ from alliance.errors import AllianceError
 from alliance.report.table_rows import load_table_rows
 from alliance.settings import load_settings
 from alliance.stats.catalogue import load_catalogue
+from alliance.verify.mapping import check_published, load_mapping, load_published
 from snakemake.exceptions import WorkflowError
 
 # A build killed outright (SIGKILL, a power loss) leaves Snakemake's locks behind; they are removed when no
@@ -44,6 +45,10 @@ try:
             INSTRUMENTS,
             SETTINGS.files.synthetic_parameters,
         )
+    # The verification mapping and the published values it names, checked against each other.
+    VERIFY = load_mapping(SETTINGS.files.verify)
+    PUBLISHED = load_published(VERIFY.published)
+    check_published(VERIFY, PUBLISHED)
 except AllianceError as error:
     raise WorkflowError(str(error)) from None
 COHORTS = SETTINGS.cohorts
@@ -54,6 +59,7 @@ EXPORT_NAMES = tuple(file_specs(INSTRUMENTS))
 CONFIG_FILES = sorted(
     {
         *SETTINGS.sources,
+        VERIFY.published,
         *(
             path
             for path in SETTINGS.files.all()

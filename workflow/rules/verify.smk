@@ -1,6 +1,7 @@
 # Peer-review verification (on request: `snakemake --cores all verify`): published vs reproduced,
 # internal consistency, privacy scan, SHA-256 manifest and a rebuild in a scratch copy; `package`
 # writes the reviewers' reproducibility zip. Not part of the default build (the rebuild doubles it).
+# Each script reads the files its rule declares, and only those.
 
 
 include: "verify_common.smk"
@@ -8,19 +9,18 @@ include: "verify_common.smk"
 
 rule verify_manifest:
     input:
-        cohort_build,
+        outputs=publishable_outputs,
         exports=verify_exports,
+        config=CONFIG_FILES,
     output:
         manifest="results/{cohort}/verify/manifest.json",
     log:
         "logs/{cohort}/verify_manifest.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/verify_manifest.py"),
-        exports=verify_exports,
-        exports_dir=exports_dir,
-        cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
     script:
         "../scripts/verify_manifest.py"
 
@@ -32,9 +32,16 @@ rule verify_rebuild:
         rebuild="results/{cohort}/verify/rebuild.json",
     log:
         "logs/{cohort}/verify_rebuild.log",
+    benchmark:
+        "logs/{cohort}/verify_rebuild.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 4  # at most --cores; the scratch build runs its jobs on them
+    resources:
+        # The scratch build's jobs, each at least 1 GB as memory_mb asks, and Snakemake itself; the
+        # runtime (minutes) is also the rebuild's time limit.
+        mem_mb=lambda wildcards, threads: 1024 * (threads + 1),
+        runtime=60,
     params:
         code=code_version("../scripts/verify_rebuild.py"),
     script:
@@ -43,10 +50,15 @@ rule verify_rebuild:
 
 rule verify_report:
     input:
-        cohort_build,
+        outputs=publishable_outputs,
+        patients="results/{cohort}/clean/patients.csv",
+        estimates="results/{cohort}/models/estimates.csv",
+        fits="results/{cohort}/models/fits.csv",
+        variance_components="results/{cohort}/models/variance_components.csv",
         manifest="results/{cohort}/verify/manifest.json",
         rebuild="results/{cohort}/verify/rebuild.json",
         mapping=VERIFY_MAPPING,
+        published=VERIFY.published,
         exports=verify_exports,
     output:
         md="results/{cohort}/verify/report.md",
@@ -59,12 +71,13 @@ rule verify_report:
         json="results/{cohort}/verify/report.json",
     log:
         "logs/{cohort}/verify_report.log",
+    benchmark:
+        "logs/{cohort}/verify_report.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/verify_report.py"),
-        cohort_dir=lambda wildcards, output: str(Path(output[0]).parent.parent),
-        exports=verify_exports,
         delimiter=lambda wildcards: cohort_options(wildcards)["delimiter"],
         encoding=lambda wildcards: cohort_options(wildcards)["encoding"],
         min_cell=min_cell,
@@ -84,6 +97,7 @@ rule verify:
 
 rule package:
     input:
+        sources=project_sources,
         manifests=expand("results/{cohort}/verify/manifest.json", cohort=COHORTS),
         synthetic=[
             f"results/{cohort}/simulated/exports"
@@ -96,6 +110,7 @@ rule package:
         "logs/package.log",
     conda:
         "../envs/alliance.yaml"
+    threads: 1
     params:
         code=code_version("../scripts/package.py"),
         real_exports=[cohort.exports for cohort in COHORTS.values() if cohort.exports],

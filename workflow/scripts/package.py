@@ -10,6 +10,7 @@ from alliance.verify.manifest import PACKAGE_README, package_members, write_zip
 log = step_logger("package", snakemake.log[0])
 members = package_members(
     Path.cwd(),
+    sources=[Path(p) for p in snakemake.input.sources],
     real_exports=[Path(p) for p in snakemake.params.real_exports],
     synthetic_exports={c: Path(p) for c, p in snakemake.params.synthetic_exports.items()},
     manifests={c: Path(p) for c, p in snakemake.params.manifests.items()},

@@ -7,16 +7,25 @@ import tempfile
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.verify.manifest import compare_hashes, rebuild
+from alliance.verify.manifest import RebuildFailed, compare_hashes, rebuild
 
 log = step_logger("verify_rebuild", snakemake.log[0])
-manifest = json.loads(Path(snakemake.input.manifest).read_text(encoding="utf-8"))
+manifest_path = Path(snakemake.input.manifest)
+manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
 record = {"ran": True, "files_compared": 0, "differences": [], "error": ""}
 with tempfile.TemporaryDirectory(prefix="alliance-verify-") as scratch:
     log.info(f"rebuilding cohort {snakemake.wildcards.cohort} in a scratch copy of the project")
     try:
-        rebuilt, _ = rebuild(Path.cwd(), snakemake.config, snakemake.wildcards.cohort, Path(scratch), snakemake.threads)
-    except RuntimeError as error:
+        rebuilt, _ = rebuild(
+            Path.cwd(),
+            snakemake.config,
+            snakemake.wildcards.cohort,
+            manifest=manifest_path,
+            scratch=Path(scratch),
+            cores=snakemake.threads,
+            timeout=60 * int(snakemake.resources.runtime),  # the rule's runtime, in minutes
+        )
+    except RebuildFailed as error:
         record["error"] = str(error)
         log.error(str(error))
     else:

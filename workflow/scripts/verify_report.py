@@ -6,16 +6,24 @@ import sys
 from pathlib import Path
 
 from alliance.logs import step_logger
-from alliance.verify.pipeline import write_verify_report
+from alliance.verify.pipeline import VerifyInputs, write_verify_report
 
 log = step_logger("verify_report", snakemake.log[0])
+declared = snakemake.input
 report, leaks = write_verify_report(
     cohort=snakemake.wildcards.cohort,
-    cohort_dir=Path(snakemake.params.cohort_dir),
-    mapping_path=Path(snakemake.input.mapping),
-    manifest_path=Path(snakemake.input.manifest),
-    rebuild_path=Path(snakemake.input.rebuild),
-    exports=[Path(p) for p in snakemake.params.exports],
+    inputs=VerifyInputs(
+        outputs=[Path(p) for p in declared.outputs],
+        patients=Path(declared.patients),
+        estimates=Path(declared.estimates),
+        fits=Path(declared.fits),
+        variance_components=Path(declared.variance_components),
+        mapping=Path(declared.mapping),
+        published=Path(declared.published),
+        manifest=Path(declared.manifest),
+        rebuild=Path(declared.rebuild),
+        exports=[Path(p) for p in declared.exports],
+    ),
     delimiter=snakemake.params.delimiter,
     encoding=snakemake.params.encoding,
     min_cell=int(snakemake.params.min_cell),

@@ -4,7 +4,8 @@ The published values are ``config/published/folmo2020.yaml``; *where* each of th
 ``config/verify.yaml``: for each published entry the output file, model, term and column (or a cohort
 statistic of ``clean/patients.csv``), the kind of number (which sets the default tolerance) and, for model
 estimates, the significance the paper states ("ns", stars, ``slope_p``). Text findings map to
-(model_id, term, expected direction, expected p).
+(model_id, term, expected direction, expected p). Both files are parsed and checked once, into the types of
+:mod:`alliance.verify.mapping`; the files the mapping names are looked up among those the rule declares.
 
 Each comparison gets a verdict:
 
@@ -23,57 +24,36 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import pandas as pd
-import yaml
 
-from alliance.errors import AllianceError
+from alliance.errors import AllianceError, ConfigError
 from alliance.stats.model_runs import not_collected_reason
+from alliance.verify.mapping import (
+    ALPHA,
+    Claim,
+    Entry,
+    JsonValue,
+    ModelRow,
+    ModelValue,
+    PatientStatistic,
+    Published,
+    PublishedNumber,
+    Source,
+    TableCell,
+    TextFinding,
+    Tolerance,
+    VerifyMapping,
+    lookup,
+    parse_expected,
+)
 
 VERDICTS = ("matches", "within tolerance", "differs", "not reproduced")
 SIGNIFICANCE_VERDICTS = ("agrees", "stars differ", "disagrees", "not stated", "not reproduced")
-ALPHA = 0.05
-
-
-# --------------------------------------------------------------------------------------------------
-# Published numbers keep their printed precision
-# --------------------------------------------------------------------------------------------------
-
-
-class PublishedNumber(float):
-    """A float that remembers how many decimals the paper printed (``0.10`` -> 2)."""
-
-    decimals: int
-
-    def __new__(cls, value: float, decimals: int) -> Self:
-        number = super().__new__(cls, value)
-        number.decimals = decimals
-        return number
-
-
-class _PublishedLoader(yaml.SafeLoader):
-    pass
-
-
-def _number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> PublishedNumber:
-    text = str(node.value).replace("_", "")
-    decimals = len(text.split(".", 1)[1]) if "." in text and "e" not in text.lower() else 0
-    return PublishedNumber(float(text), decimals)
-
-
-_PublishedLoader.add_constructor("tag:yaml.org,2002:float", _number)
-_PublishedLoader.add_constructor("tag:yaml.org,2002:int", _number)
-
-
-def load_published(path: str | Path) -> dict[str, Any]:
-    """The published values, every number a :class:`PublishedNumber`."""
-    with open(path, encoding="utf-8") as handle:
-        loaded = yaml.load(handle, Loader=_PublishedLoader)
-    return dict(loaded)
 
 
 def decimals_of(value: Any) -> int:
@@ -81,17 +61,6 @@ def decimals_of(value: Any) -> int:
         return value.decimals
     text = repr(float(value))
     return len(text.split(".", 1)[1].rstrip("0")) if "." in text else 0
-
-
-def lookup(document: Any, path: str) -> Any:
-    """``table_4[1].slope`` or ``sample.completed_as_planned_pct.good`` in a nested mapping/list."""
-    current = document
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-        if part.startswith("["):
-            current = current[int(part[1:-1])]
-        else:
-            current = current[part]
-    return current
 
 
 def round_half_up(value: float, decimals: int) -> float:
@@ -105,32 +74,45 @@ def round_half_up(value: float, decimals: int) -> float:
 
 @dataclass(frozen=True)
 class Outputs:
-    """The outputs of one cohort that comparisons read (any may be missing)."""
+    """The outputs of one cohort that comparisons read (any may be missing): the patients' and the models'
+    tables, and the declared files (by their path relative to the cohort's results) that the mapping's
+    JSON and table sources name."""
 
-    root: Path  # results/<cohort>
     patients: pd.DataFrame | None = None
     estimates: pd.DataFrame | None = None
     fits: pd.DataFrame | None = None
     variance_components: pd.DataFrame | None = None
+    files: Mapping[str, Path] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, root: str | Path, patients: str | Path | None = None) -> Outputs:
-        root = Path(root)
-
+    def read(
+        cls, files: Mapping[str, Path], patients: Path, estimates: Path, fits: Path, variance_components: Path
+    ) -> Outputs:
         def csv(path: Path) -> pd.DataFrame | None:
             return pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.exists() else None
 
-        return cls(
-            root=root,
-            patients=csv(Path(patients)) if patients else csv(root / "clean" / "patients.csv"),
-            estimates=csv(root / "models" / "estimates.csv"),
-            fits=csv(root / "models" / "fits.csv"),
-            variance_components=csv(root / "models" / "variance_components.csv"),
-        )
+        return cls(csv(patients), csv(estimates), csv(fits), csv(variance_components), files)
 
 
 class NotReproduced(AllianceError):
     """The outputs hold no value for this source."""
+
+
+class UndeclaredFile(ConfigError):
+    """``config/verify.yaml`` names a file that the verification rule does not declare."""
+
+
+def check_declared(mapping: VerifyMapping, files: Mapping[str, Path]) -> None:
+    """Every file a JSON or table source names is among the declared ``files``: one :class:`UndeclaredFile`
+    naming the mapping's file and key otherwise (the rule, or the mapping, needs the file added)."""
+    for key, source in mapping.sources():
+        if isinstance(source, (JsonValue, TableCell)) and source.file not in files:
+            kind = "json" if isinstance(source, JsonValue) else "table"
+            raise UndeclaredFile(
+                f"{source.file!r} is not among the {len(files)} files the verification rule declares",
+                mapping.file,
+                f"{key}.{kind}.file",
+            )
 
 
 def _one(frame: pd.DataFrame | None, what: str, **match: Any) -> Mapping[str, Any]:
@@ -154,53 +136,52 @@ def _float(value: Any) -> float:
     return number
 
 
-def _where(frame: pd.DataFrame, where: Mapping[str, Any] | None) -> pd.DataFrame:
-    for column, value in (where or {}).items():
+def _where(frame: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
+    for column, value in where.items():
         frame = frame[frame[column].astype(str) == str(value)]
     return frame
 
 
-def patient_statistic(patients: pd.DataFrame, spec: Mapping[str, Any]) -> float:
-    """A statistic of ``clean/patients.csv``: ``stat`` n | count | pct | mean | sd | missing, of ``column``,
-    among the rows ``where`` (``{column: value}``); count and pct count ``equals`` (default 1),
-    ``below`` or ``at_least`` a value; pct is of the rows with a value of the column."""
-    stat = str(spec["stat"])
-    rows = _where(patients, spec.get("where"))
-    if stat == "n":
+def patient_statistic(patients: pd.DataFrame, spec: PatientStatistic) -> float:
+    """A statistic of ``clean/patients.csv`` (:class:`~alliance.verify.mapping.PatientStatistic`); pct is of
+    the rows with a value of the column."""
+    rows = _where(patients, spec.where)
+    if spec.stat == "n":
         return float(len(rows))
-    column = str(spec["column"])
+    column = str(spec.column)
     if column not in rows.columns:
         raise NotReproduced(f"no column {column} in clean/patients.csv")
     raw = rows[column]
     present = raw.notna() & raw.astype(str).str.strip().ne("")
-    if stat == "missing":
+    if spec.stat == "missing":
         return float((~present).sum())
     values = raw[present]
-    if stat in ("mean", "sd", "min", "max"):
+    if spec.stat in ("mean", "sd", "min", "max"):
         numbers = pd.to_numeric(values, errors="coerce").dropna()
         if numbers.empty:
             raise NotReproduced("no values")
         summary = {"mean": numbers.mean, "sd": lambda: numbers.std(ddof=1), "min": numbers.min, "max": numbers.max}
-        return float(summary[stat]())
-    if "below" in spec:
-        hit = pd.to_numeric(values, errors="coerce") < float(spec["below"])
-    elif "at_least" in spec:
-        hit = pd.to_numeric(values, errors="coerce") >= float(spec["at_least"])
-    else:
-        hit = values.astype(str).str.strip() == _plain(spec.get("equals", 1))
-        if not isinstance(spec.get("equals", 1), str):
-            hit = pd.to_numeric(values, errors="coerce") == float(spec.get("equals", 1))
-    if stat == "count":
+        return float(summary[spec.stat]())
+    hit = _hits(values, spec)
+    if spec.stat == "count":
         return float(hit.sum())
-    if stat == "pct":
+    if spec.stat == "pct":
         if len(values) == 0:
             raise NotReproduced("no values")
         return 100.0 * float(hit.sum()) / float(len(values))
-    raise ValueError(f"unknown stat {stat!r}")
+    raise ValueError(f"unknown stat {spec.stat!r}")
 
 
-def _plain(value: Any) -> str:
-    return str(value)
+def _hits(values: pd.Series, spec: PatientStatistic) -> pd.Series:
+    """The values that count: ``below`` or ``at_least`` a number, or equal to ``equals`` (default 1)."""
+    if spec.below is not None:
+        return pd.to_numeric(values, errors="coerce") < float(spec.below)
+    if spec.at_least is not None:
+        return pd.to_numeric(values, errors="coerce") >= float(spec.at_least)
+    equals = 1 if spec.equals is None else spec.equals
+    if isinstance(equals, str):
+        return values.astype(str).str.strip() == equals
+    return pd.to_numeric(values, errors="coerce") == float(equals)
 
 
 def _dotted(document: Any, key: str) -> Any:
@@ -241,64 +222,58 @@ def _collected(outputs: Outputs, model_id: str) -> None:
         raise NotReproduced(reason)
 
 
-def source_value(source: Mapping[str, Any], outputs: Outputs) -> float:
+def _model_value(source: ModelValue, outputs: Outputs) -> float:
+    what = f"models/{source.table}.csv"
+    if source.table == "estimates":
+        row = _one(outputs.estimates, what, model_id=source.model_id, term=source.term)
+    elif source.table == "fits":
+        row = _one(outputs.fits, what, model_id=source.model_id)
+    else:
+        row = _one(outputs.variance_components, what, model_id=source.model_id, component=source.component)
+    return _float(row[source.column])
+
+
+def _declared(outputs: Outputs, name: str) -> Path:
+    path = outputs.files.get(name)
+    if path is None:
+        raise UndeclaredFile(f"{name!r} is not among the files the verification rule declares")
+    return path
+
+
+def source_value(source: Source, outputs: Outputs) -> float:
     """The reproduced value a source of ``config/verify.yaml`` points to."""
-    for kind in ("estimates", "fits", "variance_components"):
-        if kind in source:
-            _collected(outputs, str(source[kind]["model_id"]))
-    if "patients" in source:
+    if isinstance(source, ModelValue):
+        _collected(outputs, source.model_id)
+        return _model_value(source, outputs)
+    if isinstance(source, PatientStatistic):
         if outputs.patients is None:
             raise NotReproduced("clean/patients.csv not built")
-        return patient_statistic(outputs.patients, source["patients"])
-    if "estimates" in source:
-        spec = source["estimates"]
-        row = _one(outputs.estimates, "models/estimates.csv", model_id=spec["model_id"], term=spec["term"])
-        return _float(row[spec.get("column", "estimate")])
-    if "fits" in source:
-        spec = source["fits"]
-        row = _one(outputs.fits, "models/fits.csv", model_id=spec["model_id"])
-        return _float(row[spec["column"]])
-    if "variance_components" in source:
-        spec = source["variance_components"]
-        row = _one(
-            outputs.variance_components,
-            "models/variance_components.csv",
-            model_id=spec["model_id"],
-            component=spec["component"],
-        )
-        return _float(row[spec.get("column", "estimate")])
-    if "json" in source:
-        spec = source["json"]
-        path = outputs.root / spec["file"]
+        return patient_statistic(outputs.patients, source)
+    if isinstance(source, JsonValue):
+        path = _declared(outputs, source.file)
         if not path.exists():
-            raise NotReproduced(f"{spec['file']} not built")
-        return _float(_dotted(json.loads(path.read_text(encoding="utf-8")), spec["key"]))
-    if "table" in source:
-        spec = source["table"]
-        return table_cell(outputs.root / spec["file"], spec.get("row", {}), spec["column"], spec.get("part"))
-    raise ValueError(f"unknown source {dict(source)!r}")
+            raise NotReproduced(f"{source.file} not built")
+        return _float(_dotted(json.loads(path.read_text(encoding="utf-8")), source.key))
+    return table_cell(_declared(outputs, source.file), source.row, source.column, source.part)
 
 
-def describe_source(source: Mapping[str, Any]) -> str:
+def describe_source(source: Source) -> str:
     """Where a value comes from, for the report: "models/estimates.csv: goals_growth / time / estimate"."""
-    kind, spec = next(iter(source.items()))
-    if kind == "patients":
-        parts = [f"{spec['stat']}"] + ([str(spec["column"])] if "column" in spec else [])
-        for key in ("equals", "below", "at_least"):
-            if key in spec:
-                parts.append(f"{key} {spec[key]}")
-        if spec.get("where"):
-            parts.append("where " + ", ".join(f"{k}={v}" for k, v in spec["where"].items()))
+    if isinstance(source, PatientStatistic):
+        parts = [source.stat] + ([source.column] if source.column is not None else [])
+        for key, value in (("equals", source.equals), ("below", source.below), ("at_least", source.at_least)):
+            if value is not None:
+                parts.append(f"{key} {value}")
+        if source.where:
+            parts.append("where " + ", ".join(f"{k}={v}" for k, v in source.where.items()))
         return "clean/patients.csv: " + " ".join(parts)
-    if kind in ("estimates", "fits", "variance_components"):
-        keys = [spec.get("model_id"), spec.get("term") or spec.get("component"), spec.get("column", "estimate")]
-        return f"models/{kind}.csv: " + " / ".join(str(k) for k in keys if k)
-    if kind == "json":
-        return f"{spec['file']}: {spec['key']}"
-    if kind == "table":
-        row = ", ".join(f"{k}={v}" for k, v in spec.get("row", {}).items())
-        return f"{spec['file']}: [{row}] {spec['column']}"
-    return kind
+    if isinstance(source, ModelValue):
+        keys = [source.model_id, source.term or source.component, source.column]
+        return f"models/{source.table}.csv: " + " / ".join(str(k) for k in keys if k)
+    if isinstance(source, JsonValue):
+        return f"{source.file}: {source.key}"
+    row = ", ".join(f"{k}={v}" for k, v in source.row.items())
+    return f"{source.file}: [{row}] {source.column}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -306,18 +281,18 @@ def describe_source(source: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def tolerance_of(spec: Mapping[str, Any], published_se: float | None) -> tuple[float, str]:
-    """(absolute tolerance, its description): ``absolute``, ``relative`` (of the published value, given as
-    ``relative`` with the value filled in by :func:`compare_number`) or ``se`` (multiples of the published SE)."""
-    if "absolute" in spec:
-        return float(spec["absolute"]), f"\u00b1{format(float(spec['absolute']), 'g')}"
-    if "se" in spec and published_se is not None:
-        return float(spec["se"]) * published_se, f"\u00b1{format(float(spec['se']), 'g')} SE"
+def tolerance_of(tolerance: Tolerance, published_se: float | None) -> tuple[float, str]:
+    """(absolute tolerance, its description) of an ``absolute`` or ``se`` tolerance (multiples of the
+    published SE); ``relative`` is filled in by :func:`compare_number`."""
+    if tolerance.absolute is not None:
+        return tolerance.absolute, f"\u00b1{format(tolerance.absolute, 'g')}"
+    if tolerance.se is not None and published_se is not None:
+        return tolerance.se * published_se, f"\u00b1{format(tolerance.se, 'g')} SE"
     return math.nan, ""
 
 
 def compare_number(
-    published: float, reproduced: float, tolerance: Mapping[str, Any], published_se: float | None = None
+    published: float, reproduced: float, tolerance: Tolerance, published_se: float | None = None
 ) -> tuple[str, float, str]:
     """(verdict, difference, tolerance text) of one number."""
     decimals = decimals_of(published)
@@ -326,27 +301,17 @@ def compare_number(
         verdict = "matches"
     else:
         verdict = "differs"
-    if "relative" in tolerance:
-        allowed = abs(float(published)) * float(tolerance["relative"])
-        text = f"\u00b1{format(100 * float(tolerance['relative']), 'g')} %"
-        if "absolute_min" in tolerance:
-            allowed = max(allowed, float(tolerance["absolute_min"]))
-            text += f" (at least \u00b1{format(float(tolerance['absolute_min']), 'g')})"
+    if tolerance.relative is not None:
+        allowed = abs(float(published)) * tolerance.relative
+        text = f"\u00b1{format(100 * tolerance.relative, 'g')} %"
+        if tolerance.absolute_min is not None:
+            allowed = max(allowed, tolerance.absolute_min)
+            text += f" (at least \u00b1{format(tolerance.absolute_min, 'g')})"
     else:
         allowed, text = tolerance_of(tolerance, published_se)
     if verdict == "differs" and not math.isnan(allowed) and abs(difference) <= allowed + 1e-12:
         verdict = "within tolerance"
     return verdict, difference, text
-
-
-# Significance as the paper states it: "ns" (p >= .05), or p below a threshold ("<.05", "<.001").
-def parse_expected(text: str) -> tuple[str, float] | None:
-    """("ns", .05) | ("<", .05) | (">", .1) | ("=", .11); None for no statement."""
-    raw = str(text).strip().lower().replace(" ", "").lstrip("p")
-    if raw in ("ns", "n.s."):
-        return ("ns", ALPHA)
-    match = re.fullmatch(r"(<|>|=)(0?\.\d+)", raw)
-    return (match.group(1), float(match.group(2))) if match else None
 
 
 def stars(p: float) -> str:
@@ -381,20 +346,20 @@ def significance_verdict(expected: str, p: float) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One published number (or significance statement) beside its reproduction."""
+    """One published number (or significance statement) beside its reproduction, as the report prints it."""
 
     id: str
     section: str
     label: str
     published: str
-    reproduced: str
-    difference: str
-    tolerance: str
-    verdict: str  # VERDICTS, or "" for a significance-only statement
-    expected_significance: str
-    reproduced_p: str
-    significance: str  # SIGNIFICANCE_VERDICTS
-    source: str
+    reproduced: str = ""
+    difference: str = ""
+    tolerance: str = ""
+    verdict: str = ""  # VERDICTS, or "" for a significance-only statement
+    expected_significance: str = ""
+    reproduced_p: str = ""
+    significance: str = "not stated"  # SIGNIFICANCE_VERDICTS
+    source: str = ""
     note: str = ""
 
 
@@ -416,63 +381,58 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _with_number(
+    comparison: Comparison, published: Any, reproduced: float, tolerance: Tolerance, published_se: float | None = None
+) -> Comparison:
+    """``comparison`` with a published number beside its reproduction: the difference and the verdict,
+    printed at the published precision (plus two decimals)."""
+    verdict, difference, text = compare_number(float(published), reproduced, tolerance, published_se)
+    decimals = decimals_of(published)
+    return replace(
+        comparison,
+        published=_text(published),
+        reproduced=_fmt(reproduced, decimals),
+        difference=_fmt(difference, decimals),
+        tolerance=text,
+        verdict=verdict,
+    )
+
+
 def compare_entry(
-    entry: Mapping[str, Any], published: Any, outputs: Outputs, tolerances: Mapping[str, Any]
+    entry: Entry, published: Published, outputs: Outputs, tolerances: Mapping[str, Tolerance]
 ) -> Comparison:
     """One ``entries:`` item of ``config/verify.yaml``: a number (``source``), a significance statement
     (``expected_p`` with ``p_source``), or both."""
-    value: Any = lookup(published, entry["published"]) if "published" in entry else entry.get("value")
-    if "part" in entry:
-        value = value[int(entry["part"])]
-    kind = str(entry.get("kind", "value"))
-    tolerance = dict(tolerances.get(kind, {}))
-    tolerance.update(entry.get("tolerance", {}))
-    identifier = str(entry.get("id", entry.get("published", "")) + (f"[{entry['part']}]" if "part" in entry else ""))
-    section = str(entry.get("section", str(entry.get("published", "")).split(".")[0].split("[")[0]))
-    label = str(entry.get("label", entry.get("published", "")))
-    source = entry.get("source")
-    notes: list[str] = []
-    published_text = _text(value) if source else ""
-    reproduced_text = difference_text = tolerance_text = verdict = ""
-    if source:
+    value = published.value(entry.published)
+    if entry.part is not None:
+        value = value[entry.part]
+    label = entry.label or entry.published
+    comparison = Comparison(entry.identifier, entry.section_name, label, "", expected_significance=entry.expected_p)
+    notes, sources = [], []
+    if entry.source:
+        sources.append(describe_source(entry.source))
         try:
-            reproduced = source_value(source, outputs)
+            reproduced = source_value(entry.source, outputs)
         except NotReproduced as reason:
-            verdict = "not reproduced"
+            comparison = replace(comparison, published=_text(value), verdict="not reproduced")
             notes.append(str(reason))
         else:
-            verdict, difference, tolerance_text = compare_number(float(value), reproduced, tolerance)
-            decimals = decimals_of(value)
-            reproduced_text, difference_text = _fmt(reproduced, decimals), _fmt(difference, decimals)
-    expected = str(entry.get("expected_p", ""))
-    reproduced_p, significance = "", "not stated"
-    sources = [describe_source(source)] if source else []
-    if expected and "p_source" in entry:
-        sources.append(describe_source(entry["p_source"]))
+            tolerance = tolerances.get(entry.kind, Tolerance()).updated(entry.tolerance)
+            comparison = _with_number(comparison, value, reproduced, tolerance)
+    if entry.expected_p and entry.p_source:
+        sources.append(describe_source(entry.p_source))
         try:
-            p = source_value(entry["p_source"], outputs)
+            p = source_value(entry.p_source, outputs)
         except NotReproduced as reason:
-            significance = "not reproduced"
+            comparison = replace(comparison, significance="not reproduced")
             notes.append(str(reason))
         else:
-            reproduced_p, significance = _fmt_p(p), significance_verdict(expected, p)
-        if not source:
-            published_text = "p " + expected
-    return Comparison(
-        id=identifier,
-        section=section,
-        label=label,
-        published=published_text,
-        reproduced=reproduced_text,
-        difference=difference_text,
-        tolerance=tolerance_text,
-        verdict=verdict,
-        expected_significance=expected,
-        reproduced_p=reproduced_p,
-        significance=significance,
-        source="; ".join(sources),
-        note="; ".join(notes),
-    )
+            comparison = replace(
+                comparison, reproduced_p=_fmt_p(p), significance=significance_verdict(entry.expected_p, p)
+            )
+        if not entry.source:
+            comparison = replace(comparison, published="p " + entry.expected_p)
+    return replace(comparison, source="; ".join(sources), note="; ".join(notes))
 
 
 def _estimate_row(outputs: Outputs, model_id: str, term: str) -> Mapping[str, Any]:
@@ -481,261 +441,159 @@ def _estimate_row(outputs: Outputs, model_id: str, term: str) -> Mapping[str, An
 
 
 def compare_model_row(
-    row: Mapping[str, Any], published: Any, outputs: Outputs, tolerances: Mapping[str, Any]
+    row: ModelRow, published: Published, outputs: Outputs, tolerances: Mapping[str, Tolerance]
 ) -> list[Comparison]:
     """One published row of Table III or IV against one model: intercept and slope (estimate, SE and the
-    significance the paper prints), explained intercept/slope variation and AIC."""
-    printed = lookup(published, row["published"])
-    model_id = str(row["model_id"])
-    section = str(row.get("section", row["published"].split("[")[0]))
-    name = str(row.get("label", model_id))
-    has_predictor = bool(printed.get("predictor"))
+    significance the paper prints), explained intercept/slope variation and AIC, and for a reference model
+    the significance of its intercept and slope variance."""
+    printed = published.value(row.published)
     results: list[Comparison] = []
-    for part, term in (("intercept", row.get("intercept_term")), ("slope", row.get("slope_term"))):
-        value = printed.get(part)
-        if value is None or term is None:
-            continue
-        expected = str(printed.get(f"{part}_p", ""))
-        if value == "ns":
-            expected = "ns"
-        elif has_predictor and not expected:
-            expected = "<.05"  # printed with an estimate instead of "ns": significant at .05
-        base = f"{row['published']}.{part}"
-        source = {"estimates": {"model_id": model_id, "term": term}}
-        try:
-            estimate_row = _estimate_row(outputs, model_id, str(term))
-            estimate, se, p = (_float(estimate_row[c]) for c in ("estimate", "std_error", "p_value"))
-        except NotReproduced as reason:
-            results.append(
-                Comparison(
-                    base,
-                    section,
-                    f"{name}: {part}",
-                    _text(value),
-                    "",
-                    "",
-                    "",
-                    "not reproduced" if value != "ns" else "",
-                    expected,
-                    "",
-                    "not reproduced",
-                    describe_source(source),
-                    str(reason),
-                )
-            )
-            continue
-        significance = significance_verdict(expected, p) if expected else "not stated"
-        if value == "ns":
-            results.append(
-                Comparison(
-                    base,
-                    section,
-                    f"{name}: {part}",
-                    "ns",
-                    f"{_fmt(estimate, 2)} ({_fmt(se, 2)})",
-                    "",
-                    "",
-                    "",
-                    "ns",
-                    _fmt_p(p),
-                    significance,
-                    describe_source(source),
-                )
-            )
-            continue
-        published_estimate, published_se = value[0], value[1]
-        verdict, difference, tolerance_text = compare_number(
-            float(published_estimate), estimate, tolerances.get("estimate", {}), float(published_se)
-        )
-        results.append(
-            Comparison(
-                f"{base}.estimate",
-                section,
-                f"{name}: {part} estimate",
-                _text(published_estimate),
-                _fmt(estimate, decimals_of(published_estimate)),
-                _fmt(difference, decimals_of(published_estimate)),
-                tolerance_text,
-                verdict,
-                expected,
-                _fmt_p(p),
-                significance,
-                describe_source(source),
-            )
-        )
-        verdict, difference, tolerance_text = compare_number(float(published_se), se, tolerances.get("se", {}))
-        se_source = {"estimates": {"model_id": model_id, "term": term, "column": "std_error"}}
-        results.append(
-            Comparison(
-                f"{base}.se",
-                section,
-                f"{name}: {part} SE",
-                _text(published_se),
-                _fmt(se, decimals_of(published_se)),
-                _fmt(difference, decimals_of(published_se)),
-                tolerance_text,
-                verdict,
-                "",
-                "",
-                "not stated",
-                describe_source(se_source),
-            )
-        )
+    for part, term in (("intercept", row.intercept_term), ("slope", row.slope_term)):
+        if printed.get(part) is not None and term is not None:
+            results += _compare_term(row, printed, part, term, outputs, tolerances)
     for key, column, kind in (
         ("explained_intercept", "explained_intercept_pct", "explained"),
         ("explained_slope", "explained_slope_pct", "explained"),
         ("aic", "aic", "aic"),
     ):
-        if printed.get(key) is None:
-            continue
-        entry = {
-            "id": f"{row['published']}.{key}",
-            "published": f"{row['published']}.{key}",
-            "section": section,
-            "label": f"{name}: {key.replace('_', ' ')}",
-            "kind": kind,
-            "source": {"fits": {"model_id": model_id, "column": column}},
-        }
-        results.append(compare_entry(entry, published, outputs, tolerances))
+        if printed.get(key) is not None:
+            entry = Entry(
+                id=f"{row.published}.{key}",
+                published=f"{row.published}.{key}",
+                section=row.section_name,
+                label=f"{row.name}: {key.replace('_', ' ')}",
+                kind=kind,
+                source=ModelValue("fits", row.model_id, column=column),
+            )
+            results.append(compare_entry(entry, published, outputs, tolerances))
     if printed.get("reference"):
-        for component in ("intercept", "slope"):
-            source = {"variance_components": {"model_id": model_id, "component": component, "column": "p_value"}}
-            try:
-                p = source_value(source, outputs)
-            except NotReproduced as reason:
-                p, note = math.nan, str(reason)
-            else:
-                note = ""
-            results.append(
-                Comparison(
-                    f"{row['published']}.reference_{component}",
-                    section,
-                    f"{name}: {component} variance (Reference*)",
-                    "Reference*",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "<.05",
-                    _fmt_p(p),
-                    significance_verdict("<.05", p),
-                    describe_source(source),
-                    note,
-                )
-            )
+        results += [_reference_variance(row, component, outputs) for component in ("intercept", "slope")]
     return results
 
 
-def compare_finding(finding: Mapping[str, Any], outputs: Outputs) -> list[Comparison]:
-    """A text finding: each claim (model_id, term, direction, p) against the reproduced estimate."""
-    results = []
-    text = str(finding.get("text", ""))
-    for index, claim in enumerate(finding.get("claims", [])):
-        model_id, term = str(claim["model_id"]), str(claim["term"])
-        expected = str(claim.get("p", ""))
-        direction = str(claim.get("direction", "any"))
-        source = {"estimates": {"model_id": model_id, "term": term}}
-        claim_text = f"{model_id} {term}: {direction}, p {expected}".strip()
-        identifier = f"{finding.get('id', 'finding')}[{index}]"
-        try:
-            row = _estimate_row(outputs, model_id, term)
-            estimate, p = _float(row["estimate"]), _float(row["p_value"])
-        except NotReproduced as reason:
-            results.append(
-                Comparison(
-                    identifier,
-                    "Text findings",
-                    text,
-                    claim_text,
-                    "",
-                    "",
-                    "",
-                    "",
-                    expected,
-                    "",
-                    "not reproduced",
-                    describe_source(source),
-                    str(reason),
-                )
+def _expected_of(printed: Mapping[str, Any], part: str) -> str:
+    """The significance the paper prints for a term: "ns", its ``<part>_p``, or (an estimate printed for a
+    predictor instead of "ns") significant at .05."""
+    if printed[part] == "ns":
+        return "ns"
+    expected = str(printed.get(f"{part}_p", ""))
+    return expected or ("<.05" if printed.get("predictor") else "")
+
+
+def _compare_term(
+    row: ModelRow,
+    printed: Mapping[str, Any],
+    part: str,
+    term: str,
+    outputs: Outputs,
+    tolerances: Mapping[str, Tolerance],
+) -> list[Comparison]:
+    """A model row's intercept or slope: its estimate and SE, or "ns", and the significance."""
+    value, expected = printed[part], _expected_of(printed, part)
+    base, label = f"{row.published}.{part}", f"{row.name}: {part}"
+    source = ModelValue("estimates", row.model_id, term=term)
+    statement = Comparison(base, row.section_name, label, _text(value), source=describe_source(source))
+    try:
+        found = _estimate_row(outputs, row.model_id, term)
+        estimate, se, p = (_float(found[c]) for c in ("estimate", "std_error", "p_value"))
+    except NotReproduced as reason:
+        verdict = "not reproduced" if value != "ns" else ""
+        return [
+            replace(
+                statement,
+                verdict=verdict,
+                expected_significance=expected,
+                significance="not reproduced",
+                note=str(reason),
             )
-            continue
-        significance = significance_verdict(expected, p) if expected else "not stated"
-        note = ""
-        if direction in ("positive", "negative") and (estimate > 0) != (direction == "positive"):
-            significance = "disagrees"
-            note = f"expected a {direction} estimate"
-        results.append(
-            Comparison(
-                identifier,
-                "Text findings",
-                text,
-                claim_text,
-                _fmt(estimate, 3),
-                "",
-                "",
-                "",
-                expected,
-                _fmt_p(p),
-                significance,
-                describe_source(source),
-                note,
-            )
-        )
-    return results
+        ]
+    statement = replace(
+        statement,
+        expected_significance=expected,
+        reproduced_p=_fmt_p(p),
+        significance=significance_verdict(expected, p) if expected else "not stated",
+    )
+    if value == "ns":
+        return [replace(statement, reproduced=f"{_fmt(estimate, 2)} ({_fmt(se, 2)})")]
+    published_estimate, published_se = value
+    estimate_tolerance, se_tolerance = tolerances.get("estimate", Tolerance()), tolerances.get("se", Tolerance())
+    se_source = ModelValue("estimates", row.model_id, column="std_error", term=term)
+    se_statement = Comparison(f"{base}.se", row.section_name, f"{label} SE", "", source=describe_source(se_source))
+    return [
+        _with_number(
+            replace(statement, id=f"{base}.estimate", label=f"{label} estimate"),
+            published_estimate,
+            estimate,
+            estimate_tolerance,
+            float(published_se),
+        ),
+        _with_number(se_statement, published_se, se, se_tolerance),
+    ]
 
 
-@dataclass(frozen=True)
-class VerifyMapping:
-    """``config/verify.yaml``."""
-
-    published: str
-    tolerances: Mapping[str, Any] = field(default_factory=dict)
-    entries: Sequence[Mapping[str, Any]] = ()
-    model_rows: Sequence[Mapping[str, Any]] = ()
-    findings: Sequence[Mapping[str, Any]] = ()
-    not_compared: Sequence[Mapping[str, Any]] = ()
-
-
-def load_mapping(path: str | Path) -> VerifyMapping:
-    with open(path, encoding="utf-8") as handle:
-        spec = yaml.safe_load(handle)
-    return VerifyMapping(
-        published=str(spec["published"]),
-        tolerances=spec.get("tolerances", {}),
-        entries=spec.get("entries", []),
-        model_rows=spec.get("model_rows", []),
-        findings=spec.get("findings", []),
-        not_compared=spec.get("not_compared", []),
+def _reference_variance(row: ModelRow, component: str, outputs: Outputs) -> Comparison:
+    """A reference model ("Reference*"): its intercept or slope variance is significant at .05."""
+    source = ModelValue("variance_components", row.model_id, column="p_value", component=component)
+    try:
+        p, note = source_value(source, outputs), ""
+    except NotReproduced as reason:
+        p, note = math.nan, str(reason)
+    return Comparison(
+        f"{row.published}.reference_{component}",
+        row.section_name,
+        f"{row.name}: {component} variance (Reference*)",
+        "Reference*",
+        expected_significance="<.05",
+        reproduced_p=_fmt_p(p),
+        significance=significance_verdict("<.05", p),
+        source=describe_source(source),
+        note=note,
     )
 
 
-def compare_all(mapping: VerifyMapping, published: Any, outputs: Outputs) -> list[Comparison]:
-    """Every comparison of the mapping, in its order: entries, model rows, findings."""
+def compare_finding(finding: TextFinding, outputs: Outputs) -> list[Comparison]:
+    """A text finding: each claim (model_id, term, direction, p) against the reproduced estimate."""
+    return [_compare_claim(finding, index, claim, outputs) for index, claim in enumerate(finding.claims)]
+
+
+def _compare_claim(finding: TextFinding, index: int, claim: Claim, outputs: Outputs) -> Comparison:
+    source = ModelValue("estimates", claim.model_id, term=claim.term)
+    claim_text = f"{claim.model_id} {claim.term}: {claim.direction}, p {claim.p}".strip()
+    comparison = Comparison(
+        f"{finding.id}[{index}]",
+        "Text findings",
+        finding.text,
+        claim_text,
+        expected_significance=claim.p,
+        source=describe_source(source),
+    )
+    try:
+        found = _estimate_row(outputs, claim.model_id, claim.term)
+        estimate, p = _float(found["estimate"]), _float(found["p_value"])
+    except NotReproduced as reason:
+        return replace(comparison, significance="not reproduced", note=str(reason))
+    significance = significance_verdict(claim.p, p) if claim.p else "not stated"
+    note = ""
+    if claim.direction in ("positive", "negative") and (estimate > 0) != (claim.direction == "positive"):
+        significance, note = "disagrees", f"expected a {claim.direction} estimate"
+    return replace(
+        comparison, reproduced=_fmt(estimate, 3), reproduced_p=_fmt_p(p), significance=significance, note=note
+    )
+
+
+def compare_all(mapping: VerifyMapping, published: Published, outputs: Outputs) -> list[Comparison]:
+    """Every comparison of the mapping, in its order: entries, model rows, findings, then what is not
+    compared. The files the mapping names must be among the declared ones (:func:`check_declared`)."""
+    check_declared(mapping, outputs.files)
     results = [compare_entry(entry, published, outputs, mapping.tolerances) for entry in mapping.entries]
     for row in mapping.model_rows:
         results += compare_model_row(row, published, outputs, mapping.tolerances)
     for finding in mapping.findings:
         results += compare_finding(finding, outputs)
     for item in mapping.not_compared:
-        value = lookup(published, item["published"])
+        value = published.value(item.published)
         text = _text(value) if not isinstance(value, Mapping) else json.dumps(value, default=float)
-        results.append(
-            Comparison(
-                str(item["published"]),
-                "Not compared",
-                str(item["published"]),
-                text,
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "not stated",
-                "",
-                str(item.get("reason", "")),
-            )
-        )
+        results.append(Comparison(item.published, "Not compared", item.published, text, note=item.reason))
     return results
 
 

@@ -20,15 +20,16 @@ the file and line. Pure functions: text in, :class:`Finding` out.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from scipy import stats
+
+from alliance.verify.declared import Declared
 
 STAR_LEVELS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
 ALPHA = 0.05
@@ -162,80 +163,128 @@ class Group:
     ci: str = ""
 
 
+# One problem among numbers reported together: (check, what was reported, what is wrong).
+Problem = tuple[str, str, str]
+
+
 def check_group(group: Group, file: str, line: int) -> list[Finding]:
-    """Every inconsistency among the numbers of ``group``."""
-    findings: list[Finding] = []
+    """Every inconsistency among the numbers of ``group``: t against estimate / SE, p against the
+    statistic, stars against p, the CI against estimate, SE and df."""
     estimate, se = Reported.parse(group.estimate), Reported.parse(group.se)
     statistic, df = Reported.parse(group.statistic), Reported.parse(group.df)
     claim = parse_p(group.p) if group.p else None
-
-    def add(check: str, reported: str, message: str) -> None:
-        findings.append(Finding(file, line, check, reported, message))
-
-    if estimate and se and statistic and group.statistic_kind in ("t", "z"):
-        interval = ratio_range(estimate, se)
-        if interval and not (interval[0] <= statistic.high and interval[1] >= statistic.low):
-            add(
-                "t = estimate / SE",
-                f"estimate {group.estimate}, SE {group.se}, {group.statistic_kind} {group.statistic}",
-                f"estimate / SE lies in {_fmt_range(*interval)}, not {group.statistic}",
-            )
-    p_interval: tuple[float, float] | None = None
-    if statistic is not None:
-        if group.statistic_kind == "chi2" and df is not None:
-            p_interval = p_range_chi2(statistic, df.value)
-        elif group.statistic_kind in ("t", "z"):
-            p_interval = p_range_t(statistic, df if group.statistic_kind == "t" else None)
-    elif estimate and se and group.statistic_kind in ("t", "z"):
-        interval = ratio_range(estimate, se)
-        if interval:
-            implied = Reported((interval[0] + interval[1]) / 2, interval[0], interval[1])
-            p_interval = p_range_t(implied, df)
-            if df is None:  # unknown df: p can only be larger than the normal one
-                p_interval = (p_interval[0], 1.0)
+    p_interval = _p_interval(group, estimate, se, statistic, df)
+    problems = _check_ratio(group, estimate, se, statistic)
     if claim and p_interval and not claim.admits(*p_interval):
         what = (
             f"{group.statistic_kind}({group.df}) = {group.statistic}"
             if group.statistic
             else f"{group.estimate} ({group.se})"
         )
-        add(
-            "p from the test statistic",
-            f"{what}, p {claim.text}",
-            f"the statistic gives p in {_fmt_range(*p_interval)}",
+        problems.append(
+            (
+                "p from the test statistic",
+                f"{what}, p {claim.text}",
+                f"the statistic gives p in {_fmt_range(*p_interval)}",
+            )
         )
-    if group.marks is not None and (claim or p_interval):
-        marks = stars_claim(group.marks)
-        if claim is not None and claim.text != "ns":
-            exact = (claim.low, claim.high if not claim.open_high else math.nextafter(claim.high, 0))
-            if not marks.admits(*exact):
-                add(
+    problems += _check_stars(group, claim, p_interval)
+    problems += _check_ci(group, estimate, se, df)
+    return [Finding(file, line, check, reported, message) for check, reported, message in problems]
+
+
+def _check_ratio(
+    group: Group, estimate: Reported | None, se: Reported | None, statistic: Reported | None
+) -> list[Problem]:
+    """t (or Z) = estimate / SE, over the rounding intervals."""
+    if not (estimate and se and statistic and group.statistic_kind in ("t", "z")):
+        return []
+    interval = ratio_range(estimate, se)
+    if not interval or interval[0] <= statistic.high and interval[1] >= statistic.low:
+        return []
+    return [
+        (
+            "t = estimate / SE",
+            f"estimate {group.estimate}, SE {group.se}, {group.statistic_kind} {group.statistic}",
+            f"estimate / SE lies in {_fmt_range(*interval)}, not {group.statistic}",
+        )
+    ]
+
+
+def _p_interval(
+    group: Group,
+    estimate: Reported | None,
+    se: Reported | None,
+    statistic: Reported | None,
+    df: Reported | None,
+) -> tuple[float, float] | None:
+    """The p the reported statistic (or, without one, estimate / SE) allows; None when nothing gives one."""
+    if statistic is not None:
+        if group.statistic_kind == "chi2" and df is not None:
+            return p_range_chi2(statistic, df.value)
+        if group.statistic_kind in ("t", "z"):
+            return p_range_t(statistic, df if group.statistic_kind == "t" else None)
+        return None
+    if not (estimate and se and group.statistic_kind in ("t", "z")):
+        return None
+    interval = ratio_range(estimate, se)
+    if not interval:
+        return None
+    implied = Reported((interval[0] + interval[1]) / 2, interval[0], interval[1])
+    p_interval = p_range_t(implied, df)
+    if df is None:  # unknown df: p can only be larger than the normal one
+        p_interval = (p_interval[0], 1.0)
+    return p_interval
+
+
+def _check_stars(group: Group, claim: PClaim | None, p_interval: tuple[float, float] | None) -> list[Problem]:
+    """Stars against the p stated, or (no p stated) against the p the statistic gives."""
+    if group.marks is None or not (claim or p_interval):
+        return []
+    marks = stars_claim(group.marks)
+    if claim is not None and claim.text != "ns":
+        exact = (claim.low, claim.high if not claim.open_high else math.nextafter(claim.high, 0))
+        if not marks.admits(*exact):
+            return [
+                (
                     "stars match p",
                     f"p {claim.text}, stars '{group.marks}'",
                     f"p {claim.text} calls for '{_stars_for(exact)}'",
                 )
-        elif claim is None and p_interval is not None and not marks.admits(*p_interval):
-            add(
+            ]
+    elif claim is None and p_interval is not None and not marks.admits(*p_interval):
+        return [
+            (
                 "stars match the statistic",
                 f"{group.estimate} ({group.se}){group.marks}",
                 f"the estimate and SE give p in {_fmt_range(*p_interval)}",
             )
+        ]
+    return []
+
+
+def _check_ci(group: Group, estimate: Reported | None, se: Reported | None, df: Reported | None) -> list[Problem]:
+    """A 95% CI centred on the estimate, its half-width t(.975, df) x SE, over the rounding intervals."""
     ci = re.fullmatch(r"\[\s*([^,]+),\s*([^\]]+)\]", clean(group.ci)) if group.ci else None
-    if ci and estimate and se and df:
-        low, high = Reported.parse(ci.group(1)), Reported.parse(ci.group(2))
-        if low and high:
-            crit_low = float(stats.t.ppf(0.975, max(df.high, 0.5)))
-            crit_high = float(stats.t.ppf(0.975, max(df.low, 0.5)))
-            half_low, half_high = (high.low - low.high) / 2, (high.high - low.low) / 2
-            possible_low, possible_high = crit_low * se.low, crit_high * se.high
-            centre_ok = (low.low + high.low) / 2 <= estimate.high and (low.high + high.high) / 2 >= estimate.low
-            if not (centre_ok and half_low <= possible_high and half_high >= possible_low):
-                add(
-                    "95% CI",
-                    f"{group.estimate} ({group.se}) [{ci.group(1)}, {ci.group(2)}]",
-                    "the CI does not fit the estimate, SE and df",
-                )
-    return findings
+    if not (ci and estimate and se and df):
+        return []
+    low, high = Reported.parse(ci.group(1)), Reported.parse(ci.group(2))
+    if not (low and high):
+        return []
+    crit_low = float(stats.t.ppf(0.975, max(df.high, 0.5)))
+    crit_high = float(stats.t.ppf(0.975, max(df.low, 0.5)))
+    half_low, half_high = (high.low - low.high) / 2, (high.high - low.low) / 2
+    possible_low, possible_high = crit_low * se.low, crit_high * se.high
+    centre_ok = (low.low + high.low) / 2 <= estimate.high and (low.high + high.high) / 2 >= estimate.low
+    if centre_ok and half_low <= possible_high and half_high >= possible_low:
+        return []
+    return [
+        (
+            "95% CI",
+            f"{group.estimate} ({group.se}) [{ci.group(1)}, {ci.group(2)}]",
+            "the CI does not fit the estimate, SE and df",
+        )
+    ]
 
 
 def _stars_for(interval: tuple[float, float]) -> str:
@@ -332,61 +381,55 @@ def check_table(table: Table, file: str) -> list[Finding]:
     columns = _columns(table.header)
     findings: list[Finding] = []
     for row, line in zip(table.rows, table.lines, strict=True):
-
-        def cell(role: str, row: tuple[str, ...] = row) -> str:
-            index = columns.get(role)
-            return row[index] if index is not None and index < len(row) else ""
-
-        kind = "t"
-        test = cell("test").lower()
-        statistic, df = cell("statistic"), cell("df")
-        if "chi" in test:
-            kind = "chi2"
-        elif test in ("fisher",) or test.startswith("fisher"):
-            statistic, df = "", ""
-        elif not df and cell("statistic") and "statistic" in columns:
-            kind = "z" if cell("estimate") else "t"
-        marks_cell = cell("marks") if "marks" in columns else None
-        estimate, se = cell("estimate"), cell("se")
-        # Statistic written in one cell: "t(146) = 2.31", "chi2(1) = 4.20".
-        for text in row:
-            match = STATISTIC_CELL.match(clean(text))
-            if match:
-                name = match.group(1).lower()
-                kind = "t" if name == "t" else ("z" if name == "z" else "chi2")
-                df, statistic = match.group(2), match.group(3)
-                break
-        if kind == "z" and not df:
-            pass
-        group = Group(
-            estimate=estimate,
-            se=se,
-            df=df if kind != "z" else "",
-            statistic=statistic,
-            statistic_kind=kind,
-            p=cell("p"),
-            marks=None if marks_cell is None else re.sub(r"[^*]", "", marks_cell),
-            ci=cell("ci"),
-        )
-        if group.marks is not None and not group.p:
-            group = Group(**{**group.__dict__, "marks": None})
+        group = _row_group(row, columns)
         if any((group.statistic, group.p, group.estimate)):
             findings += check_group(group, file, line)
         # Estimate cells with stars, "-0.02 (0.01)*", anywhere in the row (paper layouts).
         for text in row:
             match = ESTIMATE_CELL.match(clean(text))
             if match:
-                findings += check_group(
-                    Group(
-                        estimate=match.group(1),
-                        se=match.group(2),
-                        marks=match.group(3) if match.group(3) else None,
-                        p="",
-                    ),
-                    file,
-                    line,
-                )
+                marks = match.group(3) if match.group(3) else None
+                findings += check_group(Group(estimate=match.group(1), se=match.group(2), marks=marks), file, line)
     return findings
+
+
+def _row_group(row: tuple[str, ...], columns: Mapping[str, int]) -> Group:
+    """The numbers one table row reports together, found by their columns' roles."""
+
+    def cell(role: str) -> str:
+        index = columns.get(role)
+        return row[index] if index is not None and index < len(row) else ""
+
+    kind = "t"
+    test = cell("test").lower()
+    statistic, df = cell("statistic"), cell("df")
+    if "chi" in test:
+        kind = "chi2"
+    elif test.startswith("fisher"):
+        statistic, df = "", ""
+    elif not df and cell("statistic") and "statistic" in columns:
+        kind = "z" if cell("estimate") else "t"
+    # Statistic written in one cell: "t(146) = 2.31", "chi2(1) = 4.20".
+    for text in row:
+        match = STATISTIC_CELL.match(clean(text))
+        if match:
+            name = match.group(1).lower()
+            kind = "t" if name == "t" else ("z" if name == "z" else "chi2")
+            df, statistic = match.group(2), match.group(3)
+            break
+    marks_cell = cell("marks") if "marks" in columns else None
+    p = cell("p")
+    return Group(
+        estimate=cell("estimate"),
+        se=cell("se"),
+        df=df if kind != "z" else "",
+        statistic=statistic,
+        statistic_kind=kind,
+        p=p,
+        # Stars without a p column to hold them against are left to the estimate cells.
+        marks=None if marks_cell is None or not p else re.sub(r"[^*]", "", marks_cell),
+        ci=cell("ci"),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -462,70 +505,66 @@ def check_paper_against_full(paper: Table, full: Table, file: str) -> list[Findi
     header = [h.lower() for h in paper.header]
     intercept_col = next((i for i, h in enumerate(header) if h.startswith("intercept")), None)
     slope_col = next((i for i, h in enumerate(header) if "slope" in h and "explained" not in h), None)
-    full_cols = {h: i for i, h in enumerate(full.header)}
-    if intercept_col is None or slope_col is None or not {"Model ID", "Term", "p", "Effect"} <= set(full_cols):
+    fixed = _fixed_effect_p(full)
+    if intercept_col is None or slope_col is None or fixed is None:
         return []
-    by_model: dict[str, dict[str, str]] = {}
-    order: list[str] = []
-    for row in full.rows:
-        model_id = row[full_cols["Model ID"]]
-        if model_id not in by_model:
-            by_model[model_id] = {}
-            order.append(model_id)
-        if row[full_cols["Effect"]] == "Fixed":
-            by_model[model_id][row[full_cols["Term"]]] = row[full_cols["p"]]
-    findings: list[Finding] = []
     # A section heading ("Patient factors") is a row without any estimate: not a model.
     kept = [(r, n) for r, n in zip(paper.rows, paper.lines, strict=True) if any(clean(c) for c in r[intercept_col:])]
-    paper = dataclasses.replace(paper, rows=tuple(r for r, _ in kept), lines=tuple(n for _, n in kept))
-    if len(order) != len(paper.rows):
+    if len(fixed) != len(kept):
+        line = kept[0][1] if kept else 1
         return [
-            Finding(
-                file,
-                paper.lines[0] if paper.lines else 1,
-                "paper vs full layout",
-                f"{len(paper.rows)} rows",
-                f"the full table has {len(order)} models",
-            )
+            Finding(file, line, "paper vs full layout", f"{len(kept)} rows", f"the full table has {len(fixed)} models")
         ]
-    for row, line, model_id in zip(paper.rows, paper.lines, order, strict=True):
-        terms = by_model[model_id]
-        others = [
-            t for t in terms if t not in ("Intercept", "time") and not t.startswith("time:") and not t.endswith(":time")
-        ]
-        main = others[0] if others else "Intercept"
-        slope = next((t for t in (f"time:{main}", f"{main}:time") if t in terms), "time") if others else "time"
+    findings: list[Finding] = []
+    for (row, line), (model_id, terms) in zip(kept, fixed.items(), strict=True):
+        main, slope = _row_terms(terms)
         for column, term in ((intercept_col, main), (slope_col, slope)):
             text = clean(row[column]) if column < len(row) else ""
-            p_text = terms.get(term, "")
-            claim = parse_p(p_text)
-            if not text or claim is None:
-                continue
-            interval = (claim.low, math.nextafter(claim.high, 0) if claim.open_high else claim.high)
-            if text == "ns":
-                if not PClaim(ALPHA, 1.0, False, "ns").admits(*interval):
-                    findings.append(
-                        Finding(
-                            file,
-                            line,
-                            "ns means p >= .05",
-                            f"{model_id} {term}: ns",
-                            f"the full table gives p {p_text}",
-                        )
-                    )
-                continue
-            match = ESTIMATE_CELL.match(text)
-            if match and term not in ("Intercept", "time") and not stars_claim(match.group(3)).admits(*interval):
-                findings.append(
-                    Finding(
-                        file,
-                        line,
-                        "stars match p",
-                        f"{model_id} {term}: {text}",
-                        f"the full table gives p {p_text}",
-                    )
-                )
+            problem = _check_printed(text, term, terms.get(term, ""))
+            if problem:
+                findings.append(Finding(file, line, problem[0], f"{model_id} {term}: {text}", problem[1]))
     return findings
+
+
+def _fixed_effect_p(full: Table) -> dict[str, dict[str, str]] | None:
+    """The p of each fixed-effect term by model, in the full table's order of models; None when the table
+    has no such columns."""
+    columns = {h: i for i, h in enumerate(full.header)}
+    if not {"Model ID", "Term", "p", "Effect"} <= set(columns):
+        return None
+    by_model: dict[str, dict[str, str]] = {}
+    for row in full.rows:
+        terms = by_model.setdefault(row[columns["Model ID"]], {})
+        if row[columns["Effect"]] == "Fixed":
+            terms[row[columns["Term"]]] = row[columns["p"]]
+    return by_model
+
+
+def _row_terms(terms: Mapping[str, str]) -> tuple[str, str]:
+    """(intercept term, slope term) a paper row prints: the predictor's main term and its time
+    interaction, or Intercept and time for a model without a predictor."""
+    others = [
+        t for t in terms if t not in ("Intercept", "time") and not t.startswith("time:") and not t.endswith(":time")
+    ]
+    if not others:
+        return "Intercept", "time"
+    main = others[0]
+    return main, next((t for t in (f"time:{main}", f"{main}:time") if t in terms), "time")
+
+
+def _check_printed(text: str, term: str, p_text: str) -> tuple[str, str] | None:
+    """(check, problem) when a paper cell's "ns" or stars do not fit the exact p of its term."""
+    claim = parse_p(p_text)
+    if not text or claim is None:
+        return None
+    interval = (claim.low, math.nextafter(claim.high, 0) if claim.open_high else claim.high)
+    if text == "ns":
+        ns = PClaim(ALPHA, 1.0, False, "ns")
+        return None if ns.admits(*interval) else ("ns means p >= .05", f"the full table gives p {p_text}")
+    match = ESTIMATE_CELL.match(text)
+    if match and term not in ("Intercept", "time") and not stars_claim(match.group(3)).admits(*interval):
+        return ("stars match p", f"the full table gives p {p_text}")
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -544,21 +583,22 @@ def check_text(text: str, file: str, suffix: str) -> list[Finding]:
     return findings
 
 
-def scan_directories(directories: Iterable[Path], root: Path) -> tuple[list[Finding], list[str]]:
-    """Check every ``*.md`` and ``*.csv`` under ``directories`` (those that exist); returns the findings and
-    the files checked, with paths relative to ``root``."""
+def check_declared_files(files: Declared, folders: Sequence[str]) -> tuple[list[Finding], list[str]]:
+    """Check every declared ``*.md`` and ``*.csv`` in ``folders`` (folder by folder, sorted), a paper-layout
+    CSV also against its declared ``_full`` companion; returns the findings and the names of the files
+    checked."""
     findings: list[Finding] = []
     checked: list[str] = []
-    for directory in directories:
-        if not directory.is_dir():
-            continue
-        for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in (".md", ".csv")):
-            name = path.relative_to(root).as_posix()
+    for folder in folders:
+        for name in files.names([folder]):
+            path = files.files[name]
+            if path.suffix not in (".md", ".csv"):
+                continue
             text = path.read_text(encoding="utf-8", errors="replace")
             findings += check_text(text, name, path.suffix)
             checked.append(name)
-            full = path.with_name(f"{path.stem}_full{path.suffix}")
-            if path.suffix == ".csv" and full.exists():
+            full = files.path(PurePosixPath(name).with_stem(f"{path.stem}_full").as_posix())
+            if path.suffix == ".csv" and full is not None and full.exists():
                 paper_table, full_table = parse_csv_table(text), parse_csv_table(full.read_text(encoding="utf-8"))
                 if paper_table and full_table:
                     findings += check_paper_against_full(paper_table, full_table, name)

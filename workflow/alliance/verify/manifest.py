@@ -3,7 +3,8 @@ configuration, the code version and the environment; comparison of two builds' o
 reproducibility package as a deterministic zip.
 
 What is publishable follows docs/outputs.md: everything under ``results/<cohort>/`` except the patient-level
-areas (:data:`SENSITIVE`) and the verification report itself (it is written after the manifest).
+areas (:data:`~alliance.verify.declared.SENSITIVE`) and the verification report itself (it is written after
+the manifest). The rule declares those files; the manifest hashes exactly them.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import sys
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-# Patient-level areas of results/<cohort>/ (README: "treat them like the exports themselves").
-SENSITIVE = ("clean", "quarantine", "simulated", "validation.txt")
-VERIFY_DIR = "verify"
+from alliance.build.project import IGNORED_PARTS, copy_project
+from alliance.errors import AllianceError
+from alliance.verify.declared import Declared, is_sensitive
+
 CODE_PATTERNS = (
     "Snakefile", "workflow/**/*.py", "workflow/**/*.smk", "workflow/**/*.yaml", "workflow/**/*.rst", "manuscript/*",
 )  # fmt: skip
-IGNORED_PARTS = ("__pycache__", ".snakemake", ".pytest_cache")
 
 
 def sha256_file(path: Path) -> str:
@@ -39,26 +40,6 @@ def sha256_file(path: Path) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def is_sensitive(relative: PurePosixPath) -> bool:
-    """A path relative to results/<cohort>/ in a patient-level area."""
-    return bool(relative.parts) and relative.parts[0] in SENSITIVE
-
-
-def publishable_files(cohort_dir: Path, include_verify: bool = False) -> list[Path]:
-    """Every publishable file of a cohort, sorted by relative path."""
-    files = []
-    for path in cohort_dir.rglob("*"):
-        if not path.is_file():
-            continue
-        relative = PurePosixPath(path.relative_to(cohort_dir).as_posix())
-        if is_sensitive(relative) or any(part in IGNORED_PARTS for part in relative.parts):
-            continue
-        if relative.parts[0] == VERIFY_DIR and not include_verify:
-            continue
-        files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(cohort_dir).as_posix())
 
 
 def hash_tree(files: Iterable[Path], base: Path) -> dict[str, str]:
@@ -122,26 +103,49 @@ def input_hashes(files: Sequence[Path], base: Path | None = None) -> dict[str, s
     return out
 
 
+def export_hashes(exports: Sequence[Path]) -> dict[str, str]:
+    """SHA-256 of the declared exports: each file by its name, the files of a declared directory (the
+    simulated exports) by their path in it; hidden files left out."""
+    out: dict[str, str] = {}
+    for declared in exports:
+        files = sorted(declared.rglob("*")) if declared.is_dir() else [declared]
+        visible = [f for f in files if f.is_file() and not f.name.startswith(".")]
+        out.update(input_hashes(visible, declared if declared.is_dir() else None))
+    return out
+
+
+class NotPublishable(AllianceError, ValueError):
+    """A patient-level file among the outputs a manifest would hash."""
+
+
+def output_hashes(outputs: Declared) -> dict[str, str]:
+    """SHA-256 of each declared publishable output, by its path relative to the cohort's results."""
+    patient_level = [name for name in outputs.names() if is_sensitive(name)]
+    if patient_level:
+        raise NotPublishable(f"patient-level files among the outputs to publish: {', '.join(patient_level)}")
+    return {name: sha256_file(outputs.files[name]) for name in outputs.names()}
+
+
 def build_manifest(
     cohort: str,
-    cohort_dir: Path,
-    export_files: Sequence[Path],
-    export_base: Path | None,
+    outputs: Declared,
+    exports: Sequence[Path],
     config: Mapping[str, Any],
     config_files: Sequence[Path],
     project: Path,
 ) -> dict[str, Any]:
-    """The manifest of one cohort's build. No timestamps: the same build gives the same manifest (up to
-    the code version and environment, which it records)."""
-    outputs = hash_tree(publishable_files(cohort_dir), cohort_dir)
+    """The manifest of one cohort's build: its declared publishable ``outputs``, its declared ``exports``,
+    the merged configuration and the configuration files it was read from. No timestamps: the same build
+    gives the same manifest (up to the code version and environment, which it records)."""
+    hashes = output_hashes(outputs)
     return {
         "cohort": cohort,
-        "outputs": outputs,
-        "outputs_sha256": sha256_text(canonical_json(outputs)),
-        "inputs": {"exports": input_hashes(export_files, export_base)},
+        "outputs": hashes,
+        "outputs_sha256": sha256_text(canonical_json(hashes)),
+        "inputs": {"exports": export_hashes(exports)},
         "config": {
             "merged_sha256": sha256_text(canonical_json(config)),
-            "files": input_hashes(config_files, project),
+            "files": input_hashes([project / path for path in config_files], project),
         },
         "code": code_version(project),
         "environment": environment(),
@@ -182,35 +186,32 @@ def scratch_config(config: Mapping[str, Any], cohort: str, workdir: Path) -> dic
     return dict(copy)
 
 
-def copy_project(project: Path, target: Path) -> None:
-    """Snakefile, workflow/, config/, manuscript/ (the templates) and profiles/ (Snakemake's workflow profile) of
-    ``project`` into ``target`` (no results, no caches)."""
-    import shutil
-
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(project / "Snakefile", target / "Snakefile")
-    ignore = shutil.ignore_patterns(*IGNORED_PARTS)
-    shutil.copytree(project / "workflow", target / "workflow", ignore=ignore)
-    shutil.copytree(project / "config", target / "config", ignore=ignore)
-    for optional in ("manuscript", "profiles"):
-        if (project / optional).is_dir():
-            shutil.copytree(project / optional, target / optional, ignore=ignore)
+class RebuildFailed(AllianceError, RuntimeError):
+    """The scratch rebuild did not finish."""
 
 
 def rebuild(
-    project: Path, config: Mapping[str, Any], cohort: str, scratch: Path, cores: int = 1, timeout: int = 3600
+    project: Path,
+    config: Mapping[str, Any],
+    cohort: str,
+    manifest: Path,
+    scratch: Path,
+    cores: int = 1,
+    timeout: int = 3600,
 ) -> tuple[dict[str, str], str]:
-    """Build ``cohort`` from nothing in a copy of the project under ``scratch``; returns the hashes of its
-    publishable outputs and the tail of snakemake's output (for the report when it fails)."""
+    """Build the ``manifest`` of ``cohort`` (its path relative to ``project``) from nothing in a copy of the
+    project under ``scratch``: its rule hashes the same declared outputs there. Returns those hashes and
+    the tail of snakemake's output."""
     import yaml
 
+    target = manifest.relative_to(project) if manifest.is_absolute() else manifest  # the same file in the copy
     copy_project(project, scratch)
     # The active configuration, this cohort only, replaces the copy's config.yaml (a --configfile would be
     # merged with it and build the other cohorts too).
     config_path = scratch / "config" / "config.yaml"
     config_path.write_text(yaml.safe_dump(scratch_config(config, cohort, project), sort_keys=True), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", str(cores), "all"],
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), target.as_posix()],
         cwd=scratch,
         capture_output=True,
         text=True,
@@ -218,35 +219,28 @@ def rebuild(
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"the scratch rebuild failed:\n{result.stderr[-4000:]}")
-    cohort_dir = scratch / "results" / cohort
-    return hash_tree(publishable_files(cohort_dir), cohort_dir), result.stderr[-2000:]
+        raise RebuildFailed(f"the scratch rebuild failed:\n{result.stderr[-4000:]}")
+    rebuilt = json.loads((scratch / target).read_text(encoding="utf-8"))
+    return dict(rebuilt["outputs"]), result.stderr[-2000:]
 
 
 # --------------------------------------------------------------------------------------------------
 # Reproducibility package
 # --------------------------------------------------------------------------------------------------
 
-PACKAGE_FILES = (
-    "Snakefile",
-    "README.md",
-    "pyproject.toml",
-    "requirements.txt",
-    "constraints.txt",
-)
-PACKAGE_DIRS = ("workflow", "config", "docs", "manuscript", "profiles")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def package_members(
     project: Path,
+    sources: Sequence[Path],
     real_exports: Sequence[Path],
     synthetic_exports: Mapping[str, Path],
     manifests: Mapping[str, Path],
 ) -> list[tuple[str, Path]]:
-    """(name in the zip, file) of everything the package holds, sorted: the code, the config, the docs,
-    every synthetic cohort's exports and every manifest. Files inside a real cohort's exports directory are
-    never included, wherever that directory is."""
+    """(name in the zip, file) of everything the package holds, sorted: the project's ``sources`` (code,
+    config, docs: alliance.build.project.project_files), every synthetic cohort's exports and every
+    manifest. Files inside a real cohort's exports directory are never included, wherever that directory is."""
     excluded = [path.resolve() for path in real_exports]
 
     def allowed(path: Path) -> bool:
@@ -255,14 +249,8 @@ def package_members(
             part in IGNORED_PARTS for part in path.parts
         )
 
-    members: dict[str, Path] = {}
-    for name in PACKAGE_FILES:
-        if (project / name).is_file() and allowed(project / name):
-            members[name] = project / name
-    for directory in PACKAGE_DIRS:
-        for path in (project / directory).rglob("*"):
-            if path.is_file() and allowed(path):
-                members[path.relative_to(project).as_posix()] = path
+    files = [project / path for path in sources]  # relative to the project, or absolute under it
+    members = {path.relative_to(project).as_posix(): path for path in files if allowed(path)}
     for cohort, exports in synthetic_exports.items():
         for path in sorted(exports.rglob("*")):
             if path.is_file() and allowed(path):

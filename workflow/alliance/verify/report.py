@@ -127,11 +127,25 @@ def _intro(report: VerifyReport) -> list[str]:
 
 
 def to_markdown(report: VerifyReport) -> str:
-    status = report.status()
     lines = [f"# Verification report: cohort `{report.cohort}`", ""]
-    lines += ["## Summary", ""]
-    lines += [f"- Published vs reproduced: {summary_line(report.comparisons)}"]
+    lines += _markdown_summary(report) + _intro(report) + [""]
+    lines += _markdown_comparisons(report.comparisons)
+    lines += _markdown_consistency(report) + _markdown_privacy(report) + _markdown_determinism(report.determinism)
     lines += [
+        "",
+        "The full manifest (every file's SHA-256, inputs, config, environment) is `verify/manifest.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _markdown_summary(report: VerifyReport) -> list[str]:
+    status = report.status()
+    determinism = report.determinism
+    return [
+        "## Summary",
+        "",
+        f"- Published vs reproduced: {summary_line(report.comparisons)}",
         (
             f"- Internal consistency: {status['internal_consistency']} "
             f"({len(report.findings)} inconsistencies in {len(report.files_checked)} files)"
@@ -142,23 +156,28 @@ def to_markdown(report: VerifyReport) -> str:
         ),
         f"- Determinism (scratch rebuild): {status['determinism']}"
         + (
-            f" ({len(report.determinism.differences)} of {report.determinism.files_compared} files differ)"
-            if report.determinism.ran
-            else ""
+            f" ({len(determinism.differences)} of {determinism.files_compared} files differ)" if determinism.ran else ""
         ),
         "",
     ]
-    lines += _intro(report) + [""]
-    lines += ["## Published vs reproduced", ""]
+
+
+def _markdown_comparisons(comparisons: Sequence[Comparison]) -> list[str]:
+    """One table per section of the paper, in the mapping's order."""
+    lines = ["## Published vs reproduced", ""]
     section = None
-    for comparison in report.comparisons:
+    for comparison in comparisons:
         if comparison.section != section:
             section = comparison.section
             lines += ["", f"### {section}", ""]
             lines += ["| " + " | ".join(title for _, title in COMPARISON_COLUMNS) + " |"]
             lines += ["| " + " | ".join("---" for _ in COMPARISON_COLUMNS) + " |"]
         lines.append("| " + " | ".join(_md(getattr(comparison, key)) for key, _ in COMPARISON_COLUMNS) + " |")
-    lines += ["", "## Internal consistency", ""]
+    return lines
+
+
+def _markdown_consistency(report: VerifyReport) -> list[str]:
+    lines = ["", "## Internal consistency", ""]
     lines += [
         (
             "Estimates, SEs, df, t (Z) and p reported together must agree after rounding; p stated as < .05 must be; "
@@ -166,23 +185,27 @@ def to_markdown(report: VerifyReport) -> str:
         ),
         "",
     ]
-    if report.findings:
-        lines += ["| Location | Check | Reported | Problem |", "| --- | --- | --- | --- |"]
-        lines += [
-            f"| {_md(f.location())} | {_md(f.check)} | {_md(f.reported)} | {_md(f.message)} |" for f in report.findings
-        ]
-    else:
-        lines.append(f"No inconsistencies in {len(report.files_checked)} files.")
-    lines += ["", "## Privacy scan", ""]
+    if not report.findings:
+        return [*lines, f"No inconsistencies in {len(report.files_checked)} files."]
+    lines += ["| Location | Check | Reported | Problem |", "| --- | --- | --- | --- |"]
+    return lines + [
+        f"| {_md(f.location())} | {_md(f.check)} | {_md(f.reported)} | {_md(f.message)} |" for f in report.findings
+    ]
+
+
+def _markdown_privacy(report: VerifyReport) -> list[str]:
+    lines = ["", "## Privacy scan", ""]
     if report.leaks:
-        lines += [f"- {_md(leak.describe())}" for leak in report.leaks]
-    else:
-        lines.append(
-            f"No patient_id or date of the exports in {report.files_scanned} publishable files"
-            + (f"; no count under {report.min_cell} in the tables." if report.min_cell > 0 else ".")
-        )
-    lines += ["", "## Determinism", ""]
-    determinism = report.determinism
+        return lines + [f"- {_md(leak.describe())}" for leak in report.leaks]
+    return [
+        *lines,
+        f"No patient_id or date of the exports in {report.files_scanned} publishable files"
+        + (f"; no count under {report.min_cell} in the tables." if report.min_cell > 0 else "."),
+    ]
+
+
+def _markdown_determinism(determinism: Determinism) -> list[str]:
+    lines = ["", "## Determinism", ""]
     if not determinism.ran:
         lines.append("The scratch rebuild was not run.")
     elif determinism.error:
@@ -198,12 +221,7 @@ def to_markdown(report: VerifyReport) -> str:
     code = dict(determinism.code)
     if code:
         lines += [f"Code: {', '.join(f'{k} `{v}`' for k, v in sorted(code.items()))}"]
-    lines += [
-        "",
-        "The full manifest (every file's SHA-256, inputs, config, environment) is `verify/manifest.json`.",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 STYLE = """
@@ -222,91 +240,110 @@ def _cls(text: str) -> str:
     return text.replace(" ", "-")
 
 
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
 def to_html(report: VerifyReport) -> str:
     """A self-contained HTML page (inline style, no script, no external resources)."""
-
-    def esc(value: Any) -> str:
-        return html.escape(str(value), quote=True)
-
-    status = report.status()
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8">',
-        f"<title>Verification report: {esc(report.cohort)}</title>",
+        f"<title>Verification report: {_esc(report.cohort)}</title>",
         f"<style>{STYLE}</style></head>",
         "<body>",
-        f"<h1>Verification report: cohort <code>{esc(report.cohort)}</code></h1>",
+        f"<h1>Verification report: cohort <code>{_esc(report.cohort)}</code></h1>",
+    ]
+    parts += _html_summary(report)
+    parts += [f"<p>{_esc(line)}</p>" for line in _intro(report) if line]
+    parts += _html_comparisons(report.comparisons)
+    parts += _html_consistency(report) + _html_privacy(report) + _html_determinism(report.determinism)
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _html_summary(report: VerifyReport) -> list[str]:
+    status = report.status()
+    determinism = report.determinism
+    return [
         '<h2 id="summary">Summary</h2>',
         '<table id="verify-summary"><tbody>',
-        f"<tr><th>Published vs reproduced</th><td>{esc(summary_line(report.comparisons))}</td></tr>",
+        f"<tr><th>Published vs reproduced</th><td>{_esc(summary_line(report.comparisons))}</td></tr>",
         (
             f'<tr><th>Internal consistency</th><td class="{status["internal_consistency"]}">'
-            f"{esc(status['internal_consistency'])}: {len(report.findings)} inconsistencies in "
+            f"{_esc(status['internal_consistency'])}: {len(report.findings)} inconsistencies in "
             f"{len(report.files_checked)} files</td></tr>"
         ),
         (
-            f'<tr><th>Privacy scan</th><td class="{status["privacy"]}">{esc(status["privacy"])}: {len(report.leaks)} '
+            f'<tr><th>Privacy scan</th><td class="{status["privacy"]}">{_esc(status["privacy"])}: {len(report.leaks)} '
             f"findings in {report.files_scanned} files (min_cell {report.min_cell})</td></tr>"
         ),
-        f'<tr><th>Determinism</th><td class="{_cls(status["determinism"])}">{esc(status["determinism"])}'
-        + (
-            f": {len(report.determinism.differences)} of {report.determinism.files_compared} files differ"
-            if report.determinism.ran
-            else ""
-        )
+        f'<tr><th>Determinism</th><td class="{_cls(status["determinism"])}">{_esc(status["determinism"])}'
+        + (f": {len(determinism.differences)} of {determinism.files_compared} files differ" if determinism.ran else "")
         + "</td></tr>",
         "</tbody></table>",
     ]
-    parts += [f"<p>{esc(line)}</p>" for line in _intro(report) if line]
-    parts.append('<h2 id="published">Published vs reproduced</h2>')
+
+
+def _html_comparisons(comparisons: Sequence[Comparison]) -> list[str]:
+    """One table per section of the paper; verdicts coloured by their class."""
+    parts = ['<h2 id="published">Published vs reproduced</h2>']
     section = None
-    for comparison in report.comparisons:
+    for comparison in comparisons:
         if comparison.section != section:
             if section is not None:
                 parts.append("</tbody></table>")
             section = comparison.section
-            parts.append(f"<h3>{esc(section)}</h3>")
+            parts.append(f"<h3>{_esc(section)}</h3>")
             parts.append(
                 "<table><thead><tr>"
-                + "".join(f"<th>{esc(t)}</th>" for _, t in COMPARISON_COLUMNS)
+                + "".join(f"<th>{_esc(t)}</th>" for _, t in COMPARISON_COLUMNS)
                 + "</tr></thead><tbody>"
             )
         cells = []
         for key, _ in COMPARISON_COLUMNS:
             value = getattr(comparison, key)
             css = f' class="{_cls(value)}"' if key in ("verdict", "significance") and value else ""
-            cells.append(f"<td{css}>{esc(value)}</td>")
+            cells.append(f"<td{css}>{_esc(value)}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
     if section is not None:
         parts.append("</tbody></table>")
-    parts.append('<h2 id="consistency">Internal consistency</h2>')
-    if report.findings:
-        parts.append(
-            "<table><thead><tr><th>Location</th><th>Check</th><th>Reported</th><th>Problem</th></tr></thead><tbody>"
-        )
-        parts += [
-            f"<tr><td>{esc(f.location())}</td><td>{esc(f.check)}</td><td>{esc(f.reported)}</td><td>{esc(f.message)}</td></tr>"
-            for f in report.findings
-        ]
-        parts.append("</tbody></table>")
-    else:
-        parts.append(f"<p>No inconsistencies in {len(report.files_checked)} files.</p>")
-    parts.append('<h2 id="privacy">Privacy scan</h2>')
+    return parts
+
+
+def _html_consistency(report: VerifyReport) -> list[str]:
+    parts = ['<h2 id="consistency">Internal consistency</h2>']
+    if not report.findings:
+        return [*parts, f"<p>No inconsistencies in {len(report.files_checked)} files.</p>"]
+    parts.append(
+        "<table><thead><tr><th>Location</th><th>Check</th><th>Reported</th><th>Problem</th></tr></thead><tbody>"
+    )
+    parts += [
+        f"<tr><td>{_esc(f.location())}</td><td>{_esc(f.check)}</td><td>{_esc(f.reported)}</td>"
+        f"<td>{_esc(f.message)}</td></tr>"
+        for f in report.findings
+    ]
+    return [*parts, "</tbody></table>"]
+
+
+def _html_privacy(report: VerifyReport) -> list[str]:
+    parts = ['<h2 id="privacy">Privacy scan</h2>']
     if report.leaks:
-        parts.append("<ul>" + "".join(f"<li>{esc(leak.describe())}</li>" for leak in report.leaks) + "</ul>")
-    else:
-        parts.append(f"<p>No patient_id or date of the exports in {report.files_scanned} publishable files.</p>")
-    parts.append('<h2 id="determinism">Determinism</h2>')
-    determinism = report.determinism
+        return [*parts, "<ul>" + "".join(f"<li>{_esc(leak.describe())}</li>" for leak in report.leaks) + "</ul>"]
+    return [*parts, f"<p>No patient_id or date of the exports in {report.files_scanned} publishable files.</p>"]
+
+
+def _html_determinism(determinism: Determinism) -> list[str]:
+    parts = ['<h2 id="determinism">Determinism</h2>']
     if not determinism.ran:
         parts.append("<p>The scratch rebuild was not run.</p>")
     elif determinism.error:
-        parts.append(f"<p>The scratch rebuild failed: {esc(determinism.error)}</p>")
+        parts.append(f"<p>The scratch rebuild failed: {_esc(determinism.error)}</p>")
     elif determinism.differences:
         parts.append(
             "<ul>"
-            + "".join(f"<li><code>{esc(d.file)}</code>: {esc(d.status)}</li>" for d in determinism.differences)
+            + "".join(f"<li><code>{_esc(d.file)}</code>: {_esc(d.status)}</li>" for d in determinism.differences)
             + "</ul>"
         )
     else:
@@ -314,6 +351,5 @@ def to_html(report: VerifyReport) -> str:
             f"<p>A rebuild from nothing in a scratch copy gave the same bytes for all {determinism.files_compared} "
             "publishable files.</p>"
         )
-    parts.append(f"<p>Outputs SHA-256: <code>{esc(determinism.outputs_sha256)}</code></p>")
-    parts += ["</body>", "</html>", ""]
-    return "\n".join(parts)
+    parts.append(f"<p>Outputs SHA-256: <code>{_esc(determinism.outputs_sha256)}</code></p>")
+    return parts
