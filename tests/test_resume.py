@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-from alliance.stats.catalogue import load_catalogue
 from alliance.build.project import copy_project
+from alliance.stats.catalogue import load_catalogue
 from alliance.verify.manifest import hash_tree
 
 ROOT = Path(__file__).resolve().parents[1]
