@@ -129,6 +129,18 @@ def memory_mb(wildcards, input):
     return max(1024, math.ceil(20 * input.size_mb))
 
 
+def other_formats(folder, names, shown, of=None):
+    """The files ``names`` in ``folder`` except those the rule declares on their own, wrapped in report():
+    the ``shown`` format (of the tables/figures ``of``, or of all), which the Snakemake report displays.
+    """
+    hidden = {
+        name
+        for name in names
+        if name.endswith(f".{shown}") and (of is None or name.rsplit(".", 1)[0] in of)
+    }
+    return [f"{folder}/{name}" for name in names if name not in hidden]
+
+
 def cohort_outputs(wildcards):
     """Every file the default build writes for each cohort (alliance.layout lists them)."""
     per_cohort = [

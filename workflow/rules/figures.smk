@@ -21,13 +21,10 @@ rule figures:
             category="Figures",
             labels={"figure": "Figure 2", "cohort": "{cohort}"},
         ),
-        other=expand(
-            "results/{{cohort}}/figures/{name}",
-            name=[
-                name
-                for name in layout.figure_files(layout.FIGURES)
-                if not name.endswith(".png")
-            ],
+        other=other_formats(
+            "results/{cohort}/figures",
+            layout.figure_files(layout.FIGURES),
+            shown="png",
         ),
     log:
         "logs/{cohort}/figures.log",

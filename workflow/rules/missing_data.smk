@@ -15,13 +15,11 @@ rule missing_data:
             category="Missing data",
             labels={"table": "Missing data", "cohort": "{cohort}"},
         ),
-        other=expand(
-            "results/{{cohort}}/missing_data/{name}",
-            name=[
-                name
-                for name in layout.table_files(layout.MISSING_DATA_TABLES)
-                if name != "table_missing_data.html"
-            ],
+        other=other_formats(
+            "results/{cohort}/missing_data",
+            layout.table_files(layout.MISSING_DATA_TABLES),
+            shown="html",
+            of=("table_missing_data",),
         ),
     log:
         "logs/{cohort}/missing_data.log",
@@ -52,13 +50,10 @@ rule missing_data_figures:
             category="Missing data",
             labels={"figure": "Patients assessed per wave", "cohort": "{cohort}"},
         ),
-        other=expand(
-            "results/{{cohort}}/missing_data/{name}",
-            name=[
-                name
-                for name in layout.figure_files(layout.PATTERN_FIGURES)
-                if not name.endswith(".png")
-            ],
+        other=other_formats(
+            "results/{cohort}/missing_data",
+            layout.figure_files(layout.PATTERN_FIGURES),
+            shown="png",
         ),
     log:
         "logs/{cohort}/missing_data_figures.log",

@@ -21,13 +21,11 @@ rule model_tables:
             category="Tables",
             labels={"table": "Table IV", "cohort": "{cohort}"},
         ),
-        other=expand(
-            "results/{{cohort}}/tables/{name}",
-            name=[
-                name
-                for name in layout.table_files(layout.MODEL_TABLES)
-                if name not in [f"{table}.html" for table in layout.MODEL_TABLES]
-            ],
+        other=other_formats(
+            "results/{cohort}/tables",
+            layout.table_files(layout.MODEL_TABLES),
+            shown="html",
+            of=layout.MODEL_TABLES,
         ),
     log:
         "logs/{cohort}/model_tables.log",
@@ -65,13 +63,11 @@ rule descriptive_tables:
             category="Tables",
             labels={"table": "Outcome change", "cohort": "{cohort}"},
         ),
-        other=expand(
-            "results/{{cohort}}/tables/{name}",
-            name=[
-                name
-                for name in layout.table_files(layout.DESCRIPTIVE_TABLES)
-                if name not in [f"{table}.html" for table in layout.DESCRIPTIVE_TABLES]
-            ],
+        other=other_formats(
+            "results/{cohort}/tables",
+            layout.table_files(layout.DESCRIPTIVE_TABLES),
+            shown="html",
+            of=layout.DESCRIPTIVE_TABLES,
         ),
     log:
         "logs/{cohort}/descriptive_tables.log",
@@ -111,13 +107,11 @@ rule robustness_tables:
             category="Robustness",
             labels={"table": "Table S4 (WAI version)", "cohort": "{cohort}"},
         ),
-        other=expand(
-            "results/{{cohort}}/tables/{name}",
-            name=[
-                name
-                for name in layout.table_files(layout.ROBUSTNESS_TABLES)
-                if name not in [f"{table}.html" for table in layout.ROBUSTNESS_TABLES]
-            ],
+        other=other_formats(
+            "results/{cohort}/tables",
+            layout.table_files(layout.ROBUSTNESS_TABLES),
+            shown="html",
+            of=layout.ROBUSTNESS_TABLES,
         ),
     log:
         "logs/{cohort}/robustness_tables.log",
