@@ -130,8 +130,8 @@ def memory_mb(wildcards, input):
 
 
 def other_formats(folder, names, shown, of=None):
-    """The files ``names`` in ``folder`` except those the rule declares on their own, wrapped in report():
-    the ``shown`` format (of the tables/figures ``of``, or of all), which the Snakemake report displays.
+    """The files ``names`` in ``folder`` except the ``shown`` format (of the tables or figures ``of``, or
+    of all), which is declared on its own, wrapped in report() for the Snakemake report.
     """
     hidden = {
         name
