@@ -57,7 +57,7 @@ def test_the_stages_are_subpackages_that_read_as_the_data_flows():
         assert (PACKAGE / stage / "__init__.py").is_file(), stage
     top = sorted(p.stem for p in PACKAGE.glob("*.py"))
     # Only the base lies flat; everything else lives in its stage.
-    assert set(top) <= {"__init__", "errors", "settings", "layout", "logs", "io"}, top
+    assert set(top) <= {"__init__", "errors", "settings", "layout", "logs"}, top
 
 
 def test_imports_only_point_down_the_flow():

@@ -1,7 +1,7 @@
 """The science of the alliance workflow, in stages that follow the data (README, "For developers"):
 ``alliance.data`` (exports -> clean tables), ``alliance.stats`` (models), ``alliance.report`` (tables,
 figures, manuscript) and ``alliance.verify`` (published vs reproduced), over a base of ``errors``,
-``settings``, ``layout``, ``logs``, ``io`` and ``build``.
+``settings``, ``layout``, ``logs`` and ``build``.
 
 Every function here is importable and pure (DataFrames in, DataFrames out); the Snakemake scripts in
 ``workflow/scripts`` only read their inputs, call these functions and write the results.
