@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = "alliance"
@@ -49,7 +50,7 @@ def _imports_in(source: str, filename: str, package: tuple[str, ...]) -> frozens
     names: set[str] = set()
     tree = ast.parse(source, filename=filename)
     here = list(package)
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -61,6 +62,20 @@ def _imports_in(source: str, filename: str, package: tuple[str, ...]) -> frozens
             names.add(module)
             names.update(f"{module}.{alias.name}" for alias in node.names)
     return frozenset(name for name in names if name.split(".")[0] == PACKAGE)
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones (in functions, classes, ifs, trys ...) included, without descending into
+    expressions: an import is a statement, and skipping the expressions (most of a module's nodes) makes
+    the walk several times faster than ast.walk, at every load of the Snakefile."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody"):
+            yield from _statements(getattr(node, field, None) or [])
+        for handler in getattr(node, "handlers", None) or []:
+            yield from _statements(handler.body)
+        for case in getattr(node, "cases", None) or []:
+            yield from _statements(case.body)
 
 
 def _inside(path: Path, folder: Path) -> bool:
