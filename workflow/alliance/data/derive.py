@@ -147,7 +147,19 @@ def build_patients(
     instruments: Instruments,
     settings: AnalysisSettings,
 ) -> pd.DataFrame:
+    """One row per patient: registry, diagnoses, baseline questionnaires, outcomes and WAI counts, with
+    the columns in the order of outputs.md (each helper appends its own, in turn)."""
     registry = tables["patients"].set_index("patient_id").sort_index()
+    admission, discharge = registry["admission_date"], registry["discharge_date"]
+    patients = _registry_columns(registry)
+    _diagnosis_columns(patients, tables["diagnoses"].set_index("patient_id").reindex(registry.index))
+    patients = _baseline_questionnaires(patients, tables, admission, instruments, settings)
+    _outcome_columns(patients, measures, admission, discharge, instruments, settings)
+    _wai_columns(patients, scored_wai, discharge, instruments, settings)
+    return patients.reset_index()
+
+
+def _registry_columns(registry: pd.DataFrame) -> pd.DataFrame:
     ids = registry.index
     admission, discharge = registry["admission_date"], registry["discharge_date"]
     ended = registry["termination"].ne("ongoing") & discharge.notna()
@@ -163,8 +175,10 @@ def build_patients(
     patients["no_work_study"] = (
         registry["work_study_months"].eq(0).astype("Int64").where(registry["work_study_months"].notna())
     )
+    return patients
 
-    diagnoses = tables["diagnoses"].set_index("patient_id").reindex(ids)
+
+def _diagnosis_columns(patients: pd.DataFrame, diagnoses: pd.DataFrame) -> None:
     patients["paranoid_pd"] = diagnoses["paranoid"]
     patients["mood_disorder"] = diagnoses["mood"]
     for column in (*PERSONALITY_DISORDERS, "borderline_traits", "pd_traits_total", *SYMPTOM_DISORDERS):
@@ -175,6 +189,15 @@ def build_patients(
         diagnoses[list(SYMPTOM_DISORDERS)].sum(axis=1).where(has_diagnoses).astype("Int64")
     )
 
+
+def _baseline_questionnaires(
+    patients: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    admission: pd.Series,
+    instruments: Instruments,
+    settings: AnalysisSettings,
+) -> pd.DataFrame:
+    """SIPP-SF domains and EQ-5D at admission; empty columns when the optional file is absent."""
     sipp = tables.get(instruments.sipp_sf.file)
     domains = list(instruments.sipp_sf.domains)
     if sipp is not None:
@@ -183,7 +206,6 @@ def build_patients(
     else:
         for d in domains:
             patients[f"sipp_{d}"] = np.nan
-
     eq = tables.get(instruments.eq5d.file)
     if eq is not None:
         eq = eq.assign(
@@ -195,7 +217,18 @@ def build_patients(
     else:
         patients["eq5d_index"] = np.nan
         patients["eq5d_vas"] = np.nan
+    return patients
 
+
+def _outcome_columns(
+    patients: pd.DataFrame,
+    measures: Mapping[str, pd.DataFrame],
+    admission: pd.Series,
+    discharge: pd.Series,
+    instruments: Instruments,
+    settings: AnalysisSettings,
+) -> None:
+    """Baseline and final scores of each outcome measure, and the outcome subgroups they define."""
     for measure, frame in measures.items():
         patients[f"baseline_{measure}"] = nearest_to_anchor(frame, admission, settings.baseline_window_days, ["value"])[
             "value"
@@ -216,14 +249,22 @@ def build_patients(
     for measure in ("wsas", "bsi"):
         patients[f"{measure}_poor_outcome"] = patients[f"{measure}_outcome"].map({"good": 0, "poor": 1}).astype("Int64")
 
+
+def _wai_columns(
+    patients: pd.DataFrame,
+    scored_wai: pd.DataFrame,
+    discharge: pd.Series,
+    instruments: Instruments,
+    settings: AnalysisSettings,
+) -> None:
     # An administration counts (for n_wai, the version group and the final WAI) when at least one
     # subscale could be scored; an empty form stays in wai_long, with no scores.
+    ids = patients.index
     administered_wai = administered(scored_wai, instruments.wai.subscales)
     patients["wai_version_group"] = wai_version_group(administered_wai, instruments, ids)
     patients["n_wai"] = administered_wai.groupby("patient_id").size().reindex(ids).fillna(0).astype("int64")
     final_wai = nearest_to_anchor(administered_wai, discharge.dropna(), settings.final_wai_window_days, ["version"])
     patients["has_final_wai"] = ids.isin(final_wai.index).astype("int64")
-    return patients.reset_index()
 
 
 def clean_cohort(

@@ -70,6 +70,34 @@ def model_data(
     keep = pd.Series(True, index=people.index)
     for column, wanted in (spec.subset or {}).items():
         keep &= _matches(people[column], wanted)
+    patient_controls = [c for c in spec.controls if c.column in people.columns]
+    observation_controls = [c for c in spec.controls if c.column not in people.columns]
+    covariates = _patient_covariates(spec, people, keep, patient_controls)
+    for values in covariates.values():
+        keep &= values.notna()
+    long = _observations(spec, wai_long, outcomes_long, [c.column for c in observation_controls], keep)
+    observed = {name: long["patient_id"].map(values).to_numpy(float) for name, values in covariates.items()}
+    for control in observation_controls:
+        if _is_text(long[control.column]):
+            observed.update({k: v.to_numpy(float) for k, v in _indicators(long[control.column], control).items()})
+        else:
+            observed[control.name] = pd.to_numeric(long[control.column], errors="coerce").to_numpy(float)
+    _centre(observed, spec, patient_controls, long["patient_id"].to_numpy())
+    return GrowthData.from_long(
+        long["patient_id"].to_numpy(),
+        long["y"].to_numpy(),
+        long["time"].to_numpy(),
+        observed,
+        random_slope=spec.kind == "growth",
+        with_time=spec.kind == "growth",
+        without_time_interaction=_without_time(spec, observed),
+    )
+
+
+def _patient_covariates(
+    spec: ModelSpec, people: pd.DataFrame, keep: pd.Series, patient_controls: list[ControlSpec]
+) -> dict[str, pd.Series]:
+    """The predictor (zero outside its moderator's level) and the patient-level controls, by term."""
     covariates: dict[str, pd.Series] = {}
     if spec.predictor is not None:
         predictor = pd.to_numeric(people[spec.predictor], errors="coerce").astype("float64")
@@ -77,16 +105,18 @@ def model_data(
             moderator = people[column]
             predictor = predictor.where(moderator.notna()) * _matches(moderator, wanted).astype(float)
         covariates[str(spec.predictor_term)] = predictor
-    patient_controls = [c for c in spec.controls if c.column in people.columns]
-    observation_controls = [c for c in spec.controls if c.column not in people.columns]
     for control in patient_controls:
         if _is_text(people[control.column]):
             covariates.update(_indicators(people.loc[keep, control.column].reindex(people.index), control))
         else:
             covariates[control.name] = pd.to_numeric(people[control.column], errors="coerce").astype("float64")
-    for values in covariates.values():
-        keep &= values.notna()
-    extra = [c.column for c in observation_controls]
+    return covariates
+
+
+def _observations(
+    spec: ModelSpec, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame, extra: list[str], keep: pd.Series
+) -> pd.DataFrame:
+    """The outcome's observations of the kept patients, with every observation-level control present."""
     try:
         long = outcome_long(spec.outcome, wai_long, outcomes_long, extra)
     except KeyError as error:
@@ -95,33 +125,25 @@ def model_data(
             f"{spec.outcome} observations"
         ) from error
     long = long[long["patient_id"].map(keep).fillna(False).astype(bool)]
-    long = long.dropna(subset=extra)
-    observed = {name: long["patient_id"].map(values).to_numpy(float) for name, values in covariates.items()}
-    for control in observation_controls:
-        if _is_text(long[control.column]):
-            observed.update({k: v.to_numpy(float) for k, v in _indicators(long[control.column], control).items()})
-        else:
-            observed[control.name] = pd.to_numeric(long[control.column], errors="coerce").to_numpy(float)
+    return long.dropna(subset=extra)
+
+
+def _centre(observed: dict[str, Any], spec: ModelSpec, patient_controls: list[ControlSpec], patient_ids: Any) -> None:
     for control in spec.controls:
         if control.centre:
             values = pd.Series(observed[control.name])
             if control in patient_controls:
                 # each patient once, whatever the number of observations
-                values = values.groupby(long["patient_id"].to_numpy()).first()
+                values = values.groupby(patient_ids).first()
             observed[control.name] = observed[control.name] - float(values.mean())
-    no_time = {
+
+
+def _without_time(spec: ModelSpec, observed: dict[str, Any]) -> set[str]:
+    """Terms of controls entered without their x time interaction."""
+    return {
         name
         for control in spec.controls
         if not control.with_time
         for name in observed
         if name == control.name or name.startswith(f"{control.column}[")
     }
-    return GrowthData.from_long(
-        long["patient_id"].to_numpy(),
-        long["y"].to_numpy(),
-        long["time"].to_numpy(),
-        observed,
-        random_slope=spec.kind == "growth",
-        with_time=spec.kind == "growth",
-        without_time_interaction=no_time,
-    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -263,59 +263,85 @@ def pattern_averaged(spec: ModelSpec, data: GrowthData, fit: Mapping[str, Any]) 
     centred = [c.name for c in spec.controls if c.centre and c.with_time and c.name in data.terms]
     if not centred:
         return []
-    terms = list(fit["fixed_covariance"]["terms"])
-    beta = np.array([row["estimate"] for row in fit["fixed"]], float)
-    cov = np.array(fit["fixed_covariance"]["matrix"], float)
+    fixed = _FixedEffects(
+        terms=list(fit["fixed_covariance"]["terms"]),
+        beta=np.array([row["estimate"] for row in fit["fixed"]], float),
+        cov=np.array(fit["fixed_covariance"]["matrix"], float),
+    )
     per_patient = data.frame.groupby("patient_id", sort=True).first()
     predictor = spec.predictor_term
-    groups: dict[str, pd.Series] = {"all": pd.Series(True, index=per_patient.index)}
-    if predictor is not None and predictor in per_patient and set(per_patient[predictor].unique()) <= {0.0, 1.0}:
-        for level in (0, 1):
-            groups[f"{predictor}={level}"] = per_patient[predictor].eq(level)
-
-    def weights(members: pd.Series, effect: str) -> tuple[np.ndarray, np.ndarray]:
-        """Weights on beta, and the pattern means' covariance scaled into beta's units."""
-        prefix = "time:" if effect == "slope" else ""
-        w = np.zeros(len(terms))
-        w[terms.index("time" if effect == "slope" else "Intercept")] = 1.0
-        rows = per_patient[members]
-        for column in terms:
-            name = column[len(prefix) :] if column.startswith(prefix) else None
-            if name is None or (effect == "intercept" and ":" in column) or name in ("Intercept", "time"):
-                continue
-            if name == predictor or name in centred:
-                w[terms.index(column)] = float(rows[name].mean())
-        b_c = np.array([beta[terms.index(f"{prefix}{name}")] for name in centred])
-        if len(rows) < 2:  # the spread of one patient's pattern is not defined
-            return w, np.array([[math.nan]])
-        c_cov = np.atleast_2d(np.cov(rows[centred].to_numpy(float), rowvar=False, ddof=1)) / len(rows)
-        return w, np.array([[float(b_c @ c_cov @ b_c)]])
-
+    groups = _pattern_groups(per_patient, predictor)
     out = []
     for effect in ("intercept", "slope"):
-        parts = {name: weights(members, effect) for name, members in groups.items() if members.any()}
+        parts = {
+            name: _pattern_weights(per_patient[members], effect, fixed, predictor, centred)
+            for name, members in groups.items()
+            if members.any()
+        }
         if len(parts) == 3:
             (w0, v0), (w1, v1) = parts[f"{predictor}=0"], parts[f"{predictor}=1"]
             parts[f"{predictor}=1 - {predictor}=0"] = (w1 - w0, v0 + v1)
         for group, (w, pattern_variance) in parts.items():
             members = groups.get(group)
-            estimate = float(w @ beta)
-            variance = float(w @ cov @ w + pattern_variance[0, 0])
-            se = float(np.sqrt(variance)) if variance > 0 else float("nan")
-            z = estimate / se if se > 0 else float("nan")
-            out.append(
-                {
-                    "effect": effect,
-                    "group": group,
-                    # A group of one patient has no pattern variance: SE and test undefined (None, not NaN).
-                    "estimate": _finite(estimate),
-                    "std_error": _finite(se),
-                    "statistic": _finite(z),
-                    "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else None,
-                    "n_patients": int(members.sum()) if members is not None else len(per_patient),
-                }
-            )
+            n_patients = int(members.sum()) if members is not None else len(per_patient)
+            out.append(_pattern_row(effect, group, w, float(pattern_variance[0, 0]), fixed, n_patients))
     return out
+
+
+@dataclass(frozen=True)
+class _FixedEffects:
+    terms: list[str]
+    beta: np.ndarray
+    cov: np.ndarray
+
+
+def _pattern_groups(per_patient: pd.DataFrame, predictor: str | None) -> dict[str, pd.Series]:
+    """All patients and, for a 0/1 predictor, each of its levels."""
+    groups: dict[str, pd.Series] = {"all": pd.Series(True, index=per_patient.index)}
+    if predictor is not None and predictor in per_patient and set(per_patient[predictor].unique()) <= {0.0, 1.0}:
+        for level in (0, 1):
+            groups[f"{predictor}={level}"] = per_patient[predictor].eq(level)
+    return groups
+
+
+def _pattern_weights(
+    rows: pd.DataFrame, effect: str, fixed: _FixedEffects, predictor: str | None, centred: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights on beta for a group's averaged intercept or slope, and the pattern means' covariance scaled
+    into beta's units."""
+    terms, prefix = fixed.terms, "time:" if effect == "slope" else ""
+    w = np.zeros(len(terms))
+    w[terms.index("time" if effect == "slope" else "Intercept")] = 1.0
+    for column in terms:
+        name = column[len(prefix) :] if column.startswith(prefix) else None
+        if name is None or (effect == "intercept" and ":" in column) or name in ("Intercept", "time"):
+            continue
+        if name == predictor or name in centred:
+            w[terms.index(column)] = float(rows[name].mean())
+    b_c = np.array([fixed.beta[terms.index(f"{prefix}{name}")] for name in centred])
+    if len(rows) < 2:  # the spread of one patient's pattern is not defined
+        return w, np.array([[math.nan]])
+    c_cov = np.atleast_2d(np.cov(rows[centred].to_numpy(float), rowvar=False, ddof=1)) / len(rows)
+    return w, np.array([[float(b_c @ c_cov @ b_c)]])
+
+
+def _pattern_row(
+    effect: str, group: str, w: np.ndarray, pattern_variance: float, fixed: _FixedEffects, n_patients: int
+) -> dict[str, Any]:
+    estimate = float(w @ fixed.beta)
+    variance = float(w @ fixed.cov @ w + pattern_variance)
+    se = float(np.sqrt(variance)) if variance > 0 else float("nan")
+    z = estimate / se if se > 0 else float("nan")
+    return {
+        "effect": effect,
+        "group": group,
+        # A group of one patient has no pattern variance: SE and test undefined (None, not NaN).
+        "estimate": _finite(estimate),
+        "std_error": _finite(se),
+        "statistic": _finite(z),
+        "p_value": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else None,
+        "n_patients": n_patients,
+    }
 
 
 def _explained(reference: Mapping[str, Any] | None, fit: Mapping[str, Any], key: str) -> float | None:
