@@ -5,7 +5,7 @@
 - Subpackage ``__init__`` files import nothing, so that a step's code version (alliance.build.code_version)
   follows exactly the modules it runs.
 - What the Snakefile imports at every load is light: no numpy, pandas, scipy, jinja2 or matplotlib.
-- Functions stay short.
+- Functions stay short (under 60 lines).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ PACKAGE = ROOT / "workflow" / "alliance"
 # The flow of the data, and the base every stage may use.
 LAYERS = {"base": 0, "build": 0, "data": 1, "stats": 2, "report": 3, "verify": 4}
 HEAVY = ("numpy", "pandas", "scipy", "jinja2", "matplotlib", "statsmodels")
-MAX_FUNCTION_LINES = 100
+# The guide's standard (the issue asked for under 100); docstrings count.
+MAX_FUNCTION_LINES = 60
 
 
 def module_name(path: Path) -> str:
