@@ -161,8 +161,7 @@ PATIENT_COLUMNS = [  # outputs.md, clean/patients.csv (the listed ones; more may
 ]  # fmt: skip
 
 
-def test_default_build_follows_the_output_contract_and_is_byte_identical(default_build, tmp_path):
-    import hashlib
+def test_default_build_follows_the_output_contract(default_build, tmp_path):
     import re
 
     # The session's build of a fresh copy (tests/conftest.py), copied: a second run finds nothing to do.
@@ -194,15 +193,6 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(default
     assert set(patients["outcome_group"]) == {"good", "poor", ""}
     assert set(patients["wai_version_group"]) <= {"S_only", "SR_only", "both", "none"}
 
-    def digests() -> dict[str, str]:
-        files = sorted(
-            p
-            for p in (project / "results").rglob("*")
-            if p.is_file()
-            and p.suffix in (".csv", ".txt", ".json", ".md", ".html", ".tex", ".png", ".svg", ".pdf", ".docx")
-        )
-        return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-
     report = run_snakemake(project, "--report", "report.html")
     assert report.returncode == 0, report.stderr
     html = (project / "report.html").read_text(encoding="utf-8")
@@ -215,11 +205,9 @@ def test_default_build_follows_the_output_contract_and_is_byte_identical(default
             for ext in ("png", "svg", "pdf")
         )
 
-    first = digests()
-    assert len(first) > 10
-    result = run_snakemake(project, "--forceall")
-    assert result.returncode == 0, result.stderr
-    assert digests() == first
+    # Same inputs, same bytes: shown without a third build here. test_resume compares every file under
+    # results/ of an independent (killed and resumed) build with this session's build, and
+    # test_verify_workflow the scratch rebuild's publishable files.
 
     # Editing a template re-runs the rendering steps only.
     template = project / "manuscript" / "results.md.j2"
