@@ -38,6 +38,8 @@ import json, sys, time, yaml
 from pathlib import Path
 from alliance.data.instruments import load_instruments
 from alliance.data.pipeline import clean_validated, read_validated, validate_directory, write_clean, write_validation
+from alliance.layout import CLEAN_TABLES
+from alliance.settings import AnalysisSettings
 
 exports, out = Path(sys.argv[1]), Path(sys.argv[2])
 config = yaml.safe_load(open(sys.argv[3]))
@@ -47,8 +49,8 @@ validated = validate_directory(exports, instruments)
 write_validation(validated, "bench", "stop", out / "validation.txt", out / "clean" / "validated", out / "quarantine")
 t1 = time.perf_counter()
 tables, status = read_validated(out / "clean" / "validated")
-clean = clean_validated(tables, instruments, config["analysis"])
-paths = {name: out / "clean" / f"{name}.csv" for name in ("patients", "wai_long", "outcomes_long", "row_accounting")}
+clean = clean_validated(tables, instruments, AnalysisSettings.from_mapping(config["analysis"]))
+paths = {name: out / "clean" / f"{name}.csv" for name in CLEAN_TABLES}
 write_clean(clean, status, paths)
 t2 = time.perf_counter()
 rows = int(validated.accounting.rows_read.sum())

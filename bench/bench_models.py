@@ -31,6 +31,7 @@ def tasks_model_data(n_patients: int, seed: int):
     from alliance.data.pipeline import clean_validated, validate_directory
     from alliance.data.synthetic import simulate_cohort, write_exports
     from alliance.data.synthetic_parameters import load_parameters
+    from alliance.settings import AnalysisSettings
     from alliance.stats.catalogue import load_catalogue
     from alliance.stats.model_data import model_data
 
@@ -39,7 +40,8 @@ def tasks_model_data(n_patients: int, seed: int):
     cohort = simulate_cohort(seed, n_patients, load_parameters(ROOT / "config" / "synthetic.yaml"), instruments)
     with tempfile.TemporaryDirectory() as scratch:
         write_exports(cohort, Path(scratch))
-        clean = clean_validated(validate_directory(scratch, instruments).tables, instruments, config["analysis"])
+        analysis = AnalysisSettings.from_mapping(config["analysis"])
+        clean = clean_validated(validate_directory(scratch, instruments).tables, instruments, analysis)
     spec = load_catalogue(ROOT / "config" / "models.yaml").model("tasks_poor_outcome")
     return model_data(spec, clean.patients, clean.wai_long, clean.outcomes_long)
 

@@ -16,6 +16,7 @@ from alliance.data.pipeline import clean_validated, validate_directory
 from alliance.data.synthetic import SimulatedCohort, simulate_cohort, write_exports
 from alliance.data.synthetic_parameters import load_parameters
 from alliance.data.validation import ValidatedCohort
+from alliance.settings import AnalysisSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -29,7 +30,11 @@ def _built(seed: int, n_patients: int) -> tuple[SimulatedCohort, ValidatedCohort
     with tempfile.TemporaryDirectory() as directory:
         write_exports(cohort, Path(directory))
         validated = validate_directory(directory, INSTRUMENTS)
-    return cohort, validated, clean_validated(validated.tables, INSTRUMENTS, CONFIG["analysis"])
+    return (
+        cohort,
+        validated,
+        clean_validated(validated.tables, INSTRUMENTS, AnalysisSettings.from_mapping(CONFIG["analysis"])),
+    )
 
 
 def synthetic_cohort(

@@ -16,6 +16,7 @@ from alliance.data.contract import file_specs
 from alliance.data.instruments import load_instruments
 from alliance.data.pipeline import clean_validated, validate_directory
 from alliance.data.validation import format_report
+from alliance.settings import AnalysisSettings
 from exports_factory import valid_exports, write_exports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +31,8 @@ OPTIONAL_COLUMNS = [
 ]
 
 
-def analysis_settings() -> dict:
-    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["analysis"]
+def analysis_settings() -> AnalysisSettings:
+    return AnalysisSettings.from_mapping(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["analysis"])
 
 
 def without_column(lines: list[str], column: str) -> list[str]:

@@ -35,6 +35,7 @@ from alliance.report.robustness import (
     robustness_table,
     wai_version_table,
 )
+from alliance.settings import AnalysisSettings
 from alliance.stats.catalogue import (
     CatalogueError,
     ControlSpec,
@@ -417,7 +418,7 @@ def _cohort_with_version_shift(shift: float):
     with tempfile.TemporaryDirectory() as directory:
         write_exports(cohort, Path(directory))
         validated = validate_directory(directory, INSTRUMENTS)
-    return clean_validated(validated.tables, INSTRUMENTS, CONFIG["analysis"])
+    return clean_validated(validated.tables, INSTRUMENTS, AnalysisSettings.from_mapping(CONFIG["analysis"]))
 
 
 def _version_effect(clean, outcome: str) -> dict:

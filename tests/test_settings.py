@@ -111,3 +111,15 @@ def test_an_instrument_definition_problem_names_the_file_and_the_key(tmp_path):
     path.write_text("wai: [", encoding="utf-8")
     with pytest.raises(InstrumentConfigError, match="cannot read the instrument definitions"):
         load_instruments(path)
+
+
+def test_the_config_files_read_are_named_for_provenance(tmp_path):
+    synthetic = load_settings(shipped(), [MAIN])
+    assert synthetic.simulates
+    assert synthetic.config_files("config/published/folmo2020.yaml") == sorted(
+        [MAIN, *synthetic.files.all(), "config/published/folmo2020.yaml"]
+    )
+    clinic = load_settings(with_cohort(tmp_path), ["mine.yaml", MAIN])
+    assert not clinic.simulates
+    assert "mine.yaml" in clinic.config_files()
+    assert clinic.files.synthetic_parameters not in clinic.config_files()  # no cohort is simulated

@@ -126,6 +126,18 @@ class Settings:
     def cohort(self, name: str) -> Cohort:
         return self.cohorts[name]
 
+    @property
+    def simulates(self) -> bool:
+        """Whether a cohort is simulated (then the synthetic parameters are read)."""
+        return any(cohort.simulated for cohort in self.cohorts.values())
+
+    def config_files(self, *named: str) -> list[str]:
+        """The configuration files a run reads, for provenance: the config files merged, those they name
+        (the synthetic parameters only when a cohort is simulated) and ``named`` ones (the published values
+        the verification mapping names)."""
+        used = [path for path in self.files.all() if path != self.files.synthetic_parameters or self.simulates]
+        return sorted({*self.sources, *used, *named})
+
 
 def load_settings(config: Mapping[str, Any], sources: Sequence[str | Path] = ()) -> Settings:
     """The configuration Snakemake merged from ``sources`` (its config files), checked and typed."""

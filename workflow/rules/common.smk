@@ -39,7 +39,7 @@ try:
     CATALOGUE = load_catalogue(SETTINGS.files.models)
     INSTRUMENTS = load_instruments(SETTINGS.files.instruments)
     load_table_rows(SETTINGS.files.tables)
-    if any(cohort.simulated for cohort in SETTINGS.cohorts.values()):
+    if SETTINGS.simulates:
         check_against_instruments(
             load_parameters(SETTINGS.files.synthetic_parameters),
             INSTRUMENTS,
@@ -54,20 +54,8 @@ except AllianceError as error:
 COHORTS = SETTINGS.cohorts
 # The export files of the contract (docs/export-format.md), by name.
 EXPORT_NAMES = tuple(file_specs(INSTRUMENTS))
-# The configuration files this run reads (the config files merged, and those they name; the synthetic
-# cohort's parameters only when a cohort is simulated), for provenance.
-CONFIG_FILES = sorted(
-    {
-        *SETTINGS.sources,
-        VERIFY.published,
-        *(
-            path
-            for path in SETTINGS.files.all()
-            if path != SETTINGS.files.synthetic_parameters
-            or any(cohort.simulated for cohort in COHORTS.values())
-        ),
-    }
-)
+# The configuration files this run reads, for provenance.
+CONFIG_FILES = SETTINGS.config_files(VERIFY.published)
 
 RULES_DIR = Path(workflow.basedir) / "workflow" / "rules"
 PACKAGE_DIR = Path(workflow.basedir) / "workflow" / "alliance"

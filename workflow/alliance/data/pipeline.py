@@ -94,11 +94,9 @@ def read_validated(validated_dir: str | Path) -> tuple[dict[str, pd.DataFrame], 
 
 
 def clean_validated(
-    tables: Mapping[str, pd.DataFrame], instruments: Instruments, analysis: AnalysisSettings | Mapping
+    tables: Mapping[str, pd.DataFrame], instruments: Instruments, analysis: AnalysisSettings
 ) -> CleanCohort:
-    """The clean cohort; ``analysis`` as the workflow parsed it (or, in tests, the config's mapping)."""
-    settings = analysis if isinstance(analysis, AnalysisSettings) else AnalysisSettings.from_mapping(analysis)
-    return clean_cohort(tables, instruments, settings)
+    return clean_cohort(tables, instruments, analysis)
 
 
 def write_clean(clean: CleanCohort, status: dict, paths: Mapping[str, str | Path]) -> None:
