@@ -167,6 +167,16 @@ def numeric(patients: pd.DataFrame, spec: RowSpec) -> pd.Series:
     return pd.to_numeric(patients[spec.column], errors="coerce").astype("float64")
 
 
+def row_values(patients: pd.DataFrame, spec: RowSpec) -> pd.Series:
+    """The row's value of each patient: :func:`indicator` for a percentage, :func:`numeric` for a mean."""
+    return indicator(patients, spec) if spec.kind == "pct" else numeric(patients, spec)
+
+
+def by_group(values: pd.Series, patients: pd.DataFrame) -> dict[str, pd.Series]:
+    """The non-missing ``values`` of each outcome subgroup (good, poor) of ``patients``."""
+    return {g: values[patients["outcome_group"].eq(g)].dropna() for g in GROUPS}
+
+
 def compare_means(good: pd.Series, poor: pd.Series) -> TestResult:
     """Student's t-test, or Welch's when Levene's test (mean-centred, as SPSS) gives p < .05."""
     a, b = good.to_numpy(dtype="float64"), poor.to_numpy(dtype="float64")
@@ -193,6 +203,12 @@ def compare_proportions(good: pd.Series, poor: pd.Series) -> TestResult:
     return TestResult("chi-square", float(chi2.statistic), float(chi2.dof), float(chi2.pvalue), smallest)
 
 
+def compare_groups(groups: Mapping[str, pd.Series], kind: str) -> TestResult:
+    """Good vs poor: :func:`compare_proportions` for a percentage row, :func:`compare_means` for a mean row."""
+    compare = compare_proportions if kind == "pct" else compare_means
+    return compare(groups["good"], groups["poor"])
+
+
 def statistic_cell(result: TestResult) -> str:
     if result.test in ("t", "Welch t"):
         df = format_fixed(result.df, 1) if result.test == "Welch t" else format_integer(result.df)
@@ -216,18 +232,16 @@ class RowResult:
 
 def describe_row(patients: pd.DataFrame, spec: RowSpec, min_cell: int) -> RowResult:
     """One Table II row on classified patients."""
-    values = indicator(patients, spec) if spec.kind == "pct" else numeric(patients, spec)
-    by_group = {g: values[patients["outcome_group"].eq(g)].dropna() for g in GROUPS}
-    n = {g: int(by_group[g].size) for g in GROUPS}
+    values = row_values(patients, spec)
+    groups = by_group(values, patients)
+    n = {g: int(groups[g].size) for g in GROUPS}
     if spec.kind == "pct":
-        count = {g: float(by_group[g].sum()) for g in GROUPS}
+        count = {g: float(groups[g].sum()) for g in GROUPS}
         cell = {g: pct_cell(count[g], n[g], min_cell) for g in GROUPS}
-        test = compare_proportions(by_group["good"], by_group["poor"])
     else:
         count = {g: math.nan for g in GROUPS}
-        cell = {g: mean_sd_cell(by_group[g], spec.decimals, min_cell) for g in GROUPS}
-        test = compare_means(by_group["good"], by_group["poor"])
-    return RowResult(spec, n, count, cell, test, int(values.isna().sum()))
+        cell = {g: mean_sd_cell(groups[g], spec.decimals, min_cell) for g in GROUPS}
+    return RowResult(spec, n, count, cell, compare_groups(groups, spec.kind), int(values.isna().sum()))
 
 
 def _group_header(group: str, n: int, min_cell: int) -> str:

@@ -3,7 +3,7 @@
 A table is a :class:`TableFrame` holding two :class:`TableLayout`\\ s of the same rows: the paper's
 layout and the full one (every column). Every cell is a formatted string (the ``format_*`` functions
 here), so the renderers (CSV, Markdown, HTML, LaTeX) only lay the cells out and the same inputs always
-give the same bytes. :func:`write_table` writes both layouts in the four formats to the files the rule
+give the same bytes. :func:`write_tables` writes both layouts in the four formats to the files the rule
 declares (``alliance.layout`` names them).
 """
 
@@ -49,7 +49,8 @@ class TableLayout:
 
     @property
     def key(self) -> str:
-        return self.table_id if self.layout == "paper" else f"{self.table_id}_full"
+        """``table_3`` or ``table_3_full``: the layout's file stem (:data:`LAYOUT_SUFFIXES`)."""
+        return f"{self.table_id}{LAYOUT_SUFFIXES[self.layout]}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +99,21 @@ def truthy(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return not math.isnan(number) and number != 0
+
+
+def records_by_model(frame: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a model output (``fits.csv``, ``estimates.csv``, ...) by model id, in file order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    if frame is None or frame.empty:
+        return grouped
+    for record in frame.to_dict("records"):
+        grouped.setdefault(text(record.get("model_id")), []).append(record)
+    return grouped
+
+
+def first_by_model(frame: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """The first row of each model: its fit, in ``fits.csv``."""
+    return {model_id: rows[0] for model_id, rows in records_by_model(frame).items()}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -23,12 +23,12 @@ from alliance.data.pipeline import write_json
 from alliance.report.descriptives import table_2
 from alliance.report.disclosure import (
     UNDEFINED,
-    UNDEFINED_NOTE,
     count_cell,
     disclosure_note,
     is_small,
     pct_cell,
     small_text,
+    undefined_note,
 )
 from alliance.report.formatting import (
     Align,
@@ -128,7 +128,7 @@ def missing_summary_table(summary: Mapping[str, Any], min_cell: int) -> TableFra
             f"at < {format_integer(FIRST_YEAR_MONTHS)} months; per cent of patients with exactly one WAI."
         ),
         *disclosure_note(min_cell),
-        *((UNDEFINED_NOTE,) if any(UNDEFINED in group.values() for group in cells.values()) else ()),
+        *undefined_note(pd.DataFrame(cells)),
     )
 
     right: tuple[Align, ...] = tuple("r" for _ in GROUPS)

@@ -23,17 +23,19 @@ from typing import Any
 
 import pandas as pd
 
-from alliance.report.disclosure import disclosure_note, is_small, small_text
+from alliance.report.disclosure import count_cell, disclosure_note
 from alliance.report.formatting import (
     DAGGER,
     TableFrame,
     TableLayout,
+    first_by_model,
     format_df,
     format_estimate,
     format_fixed,
     format_integer,
     format_number,
     format_p,
+    records_by_model,
     to_float,
     truthy,
     write_tables,
@@ -63,17 +65,6 @@ STARS_NOTE = "* p < .05, ** p < .01, *** p < .001."
 ByModel = Mapping[str, list[dict[str, Any]]]
 
 
-def _by_model(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for row in frame.to_dict("records"):
-        out.setdefault(str(row["model_id"]), []).append(row)
-    return out
-
-
-def _fits_by_model(fits: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    return {model_id: rows[0] for model_id, rows in _by_model(fits).items()}
-
-
 def _term_row(estimates: ByModel, model_id: str, term: str) -> dict[str, Any] | None:
     for row in estimates.get(model_id, []):
         if row["term"] == term:
@@ -87,11 +78,6 @@ def holds(finding: Finding, estimate: float, p_value: float, alpha: float) -> bo
         return False
     direction_ok = estimate < 0 if finding.direction == "negative" else estimate > 0
     return direction_ok and p_value < alpha
-
-
-def _patients(value: Any, min_cell: int) -> str:
-    number = to_float(value)
-    return small_text(min_cell) if is_small(number, min_cell) else format_integer(number)
 
 
 def _alpha_text(alpha: float) -> str:
@@ -180,8 +166,8 @@ def _variant_record(
 
 def robustness_rows(catalogue: Catalogue, fits: pd.DataFrame, estimates: pd.DataFrame) -> list[dict[str, Any]]:
     """One record per finding and variant: the model, term, estimate, p and whether the finding holds."""
-    fit_by_id = _fits_by_model(fits)
-    estimates_by_id = _by_model(estimates)
+    fit_by_id = first_by_model(fits)
+    estimates_by_id = records_by_model(estimates)
     rows = []
     for finding in catalogue.robustness.findings:
         for variant in catalogue.robustness.variants:
@@ -231,7 +217,7 @@ def _control_row(finding: Finding, record: Mapping[str, Any], min_cell: int) -> 
         "t": format_fixed(record["statistic"], 2),
         "p": format_p(record["p_value"]),
         "Holds": "yes" if record["holds"] else "no",
-        "Patients": _patients(record["n_patients"], min_cell),
+        "Patients": count_cell(to_float(record["n_patients"]), min_cell),
         "Observations": format_integer(record["n_obs"]),
         "Converged": "yes" if record["converged"] else "no",
     }
@@ -365,7 +351,7 @@ def _pattern_averaged_rows(averaged: Sequence[Mapping[str, Any]], model_id: str,
             "SE": format_number(row["std_error"]),
             "Z": format_fixed(row["statistic"], 2),
             "p": format_p(row["p_value"]),
-            "Patients": _patients(row["n_patients"], min_cell),
+            "Patients": count_cell(to_float(row["n_patients"]), min_cell),
         }
         for row in {(r["effect"], r["group"]): r for r in averaged}.values()
     ]
@@ -396,9 +382,9 @@ def pattern_mixture_table(
     variant_id = catalogue.robustness.pattern_mixture_variant
     variant = next((v for v in catalogue.robustness.variants if v.id == variant_id), None)
     inputs = PatternMixtureInputs(
-        fits=_fits_by_model(fits),
-        estimates=_by_model(estimates),
-        averaged=_by_model(pattern_averaged),
+        fits=first_by_model(fits),
+        estimates=records_by_model(estimates),
+        averaged=records_by_model(pattern_averaged),
         alpha=catalogue.settings.alpha,
         centred=[c.name for c in variant.controls if c.centre] if variant else [],
     )
@@ -493,7 +479,7 @@ def _control_terms_rows(
             "df": format_df(row["df"]),
             "t": format_fixed(row["statistic"], 2),
             "p": format_p(row["p_value"]),
-            "Patients": _patients(fit.get("n_patients"), min_cell),
+            "Patients": count_cell(to_float(fit.get("n_patients")), min_cell),
         }
         for row in inputs.estimates.get(model_id, [])
         if row["term"] not in ("Intercept", "time")
@@ -527,8 +513,8 @@ def wai_version_table(
     """
     tests = likelihood_ratio_tests.to_dict("records")
     inputs = VersionInputs(
-        fits=_fits_by_model(fits),
-        estimates=_by_model(estimates),
+        fits=first_by_model(fits),
+        estimates=records_by_model(estimates),
         tests={(str(r["model_id"]), str(r["versus_model_id"])): r for r in tests},
         alpha=catalogue.settings.alpha,
     )

@@ -24,12 +24,14 @@ from typing import Any
 import pandas as pd
 
 from alliance import layout as file_layout
+from alliance.report.disclosure import count_cell
 from alliance.report.formatting import (
     DAGGER,
     DOUBLE_DAGGER,
     GEQ,
     TableFrame,
     TableLayout,
+    first_by_model,
     format_df,
     format_estimate,
     format_fixed,
@@ -37,13 +39,14 @@ from alliance.report.formatting import (
     format_number,
     format_p,
     join_names,
+    records_by_model,
     table_number,
     text,
     to_float,
     truthy,
     write_tables,
 )
-from alliance.stats import catalogue as models
+from alliance.stats import catalogue
 from alliance.stats.model_runs import not_collected_reason
 
 OUTCOME_LABELS = {"goals": "GOALS", "bonds": "BONDS", "tasks": "TASKS", "gaf": "GAF", "wsas": "WSAS", "bsi": "BSI"}
@@ -151,7 +154,7 @@ def describe_condition(condition: Any) -> str:
     if not condition:
         return ""
     if isinstance(condition, Mapping):
-        return models.describe_condition(condition)
+        return catalogue.describe_condition(condition)
     return text(condition)
 
 
@@ -173,15 +176,6 @@ def condition_label(condition: Any, labels: Mapping[str, str]) -> str:
         column, _, value = part.partition("=")
         parts.append(f"{labels.get(column.strip(), column.strip().replace('_', ' '))}={value.strip()}")
     return ", ".join(parts)
-
-
-def _records_by_model(frame: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    if frame is None or frame.empty:
-        return grouped
-    for record in frame.to_dict("records"):
-        grouped.setdefault(text(record.get("model_id")), []).append(record)
-    return grouped
 
 
 def _expected_predictor_term(model: Any, fit: Mapping[str, Any] | None) -> str:
@@ -214,8 +208,7 @@ class ModelOutputs:
 
     @classmethod
     def of(cls, fits: pd.DataFrame, estimates: pd.DataFrame, variance_components: pd.DataFrame) -> ModelOutputs:
-        first_fit = {model_id: rows[0] for model_id, rows in _records_by_model(fits).items()}
-        return cls(first_fit, _records_by_model(estimates), _records_by_model(variance_components))
+        return cls(first_by_model(fits), records_by_model(estimates), records_by_model(variance_components))
 
 
 @dataclass(frozen=True)
@@ -341,11 +334,6 @@ def paper_row(
     return row
 
 
-def _patient_count(value: Any, min_cell: int) -> str:
-    number = to_float(value)
-    return f"< {min_cell}" if min_cell > 0 and 0 < number < min_cell else format_integer(number)
-
-
 def _fixed_lines(terms: Mapping[str, Mapping[str, Any]]) -> list[dict[str, str]]:
     lines = []
     for term, est in terms.items():
@@ -395,7 +383,7 @@ def full_rows(model: TableModel, min_cell: int) -> list[dict[str, str]]:
         "Log-likelihood": format_fixed(fit.get("loglik"), 2),
         "AIC": format_fixed(fit.get("aic"), 2),
         "BIC": format_fixed(fit.get("bic"), 2),
-        "Patients": _patient_count(fit.get("n_patients"), min_cell),
+        "Patients": count_cell(to_float(fit.get("n_patients")), min_cell),
         "Observations": format_integer(fit.get("n_obs")),
         "Converged": "yes" if model.converged else ("" if model.fit is None else f"no{DAGGER}"),
     }

@@ -14,12 +14,12 @@ from typing import Any
 import pandas as pd
 
 from alliance.report import descriptives
+from alliance.report.descriptives import GROUPS
 from alliance.report.disclosure import is_small
 from alliance.report.manuscript.provenance import NOT_DEFINED
 from alliance.report.table_rows import RowSpec
 
 TERMINATION_KINDS = ("planned", "dropout_early", "dropout_late", "advised", "referred")
-GROUPS = descriptives.GROUPS
 
 
 def _rounded(value: float) -> float | None:
@@ -105,18 +105,17 @@ def _group_tests(cohort: Cohort) -> dict[str, Any]:
 
 def _table_2_entry(classified: pd.DataFrame, spec: RowSpec, min_cell: int) -> dict[str, Any]:
     """A Table II row by subgroup (share or mean and SD, withheld when small) with its test."""
-    result = descriptives.describe_row(classified, spec, min_cell)
+    groups = descriptives.by_group(descriptives.row_values(classified, spec), classified)
     entry: dict[str, Any] = {"label": spec.label, "column": spec.column, "kind": spec.kind}
-    values = descriptives.indicator(classified, spec) if spec.kind == "pct" else descriptives.numeric(classified, spec)
     for group in GROUPS:
-        mine = values[classified["outcome_group"].eq(group)].dropna()
+        mine = groups[group]
         if spec.kind == "pct":
             entry[group] = _share(int(mine.sum()), int(mine.size), min_cell)
         elif is_small(mine.size, min_cell):
             entry[group] = {"n": None, "mean": None, "sd": None, "suppressed": min_cell}
         else:
             entry[group] = {"n": int(mine.size), **_mean_sd(mine)}
-    entry["test"] = _test_record(result.test)
+    entry["test"] = _test_record(descriptives.compare_groups(groups, spec.kind))
     return entry
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 
 from alliance import layout
 from alliance.report.disclosure import UNDEFINED, is_small
-from alliance.report.formatting import to_float
+from alliance.report.formatting import to_float, truthy
 from alliance.report.manuscript.filters import sourced, unavailable
-from alliance.report.manuscript.provenance import NOT_DEFINED, Num, csv_key, source_label
+from alliance.report.manuscript.provenance import NOT_DEFINED, Num, csv_key, read_text_csv, source_label
 from alliance.report.robustness import holds
 from alliance.stats.catalogue import CLINICAL_OUTCOMES, Catalogue, ModelSpec, variant_model_id
 
@@ -78,11 +78,6 @@ class ManuscriptInputs:
         return {Path(path).stem: source_label(path) for path in files}
 
 
-def read_text_csv(path: str | Path) -> pd.DataFrame:
-    """A CSV with every cell as text (numbers are parsed where they become a :class:`Num`)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
 def _row_nums(row: Mapping[str, Any], file: str, selectors: Mapping[str, str], columns: Iterable[str]) -> dict:
     return {c: Num(to_float(row.get(c)), file, csv_key(selectors, c)) for c in columns}
 
@@ -114,7 +109,7 @@ def _fit_record(fit: Mapping[str, Any], spec: ModelSpec, file: str) -> dict[str,
         "outcome": spec.outcome,
         "name": SUBSCALE_NAMES.get(spec.outcome, spec.outcome),
         "label": spec.label or "",
-        "converged": str(fit.get("converged", "")).strip().lower() == "true",
+        "converged": truthy(fit.get("converged")),
         "status": status,
         "collected": status != "not collected",
         **_row_nums(fit, file, {"model_id": spec.id}, FIT_NUMBERS),
@@ -338,7 +333,7 @@ OUTCOME_CHANGE_COLUMNS = {
 }
 
 
-def outcome_change_records(frame: pd.DataFrame, file: str = f"tables/{OUTCOME_CHANGE}") -> dict[str, dict[str, Num]]:
+def outcome_change_records(frame: pd.DataFrame, file: str) -> dict[str, dict[str, Num]]:
     """The full outcome-change table by measure (gaf, wsas, bsi), each cell a :class:`Num` of ``file``."""
     records: dict[str, dict[str, Num]] = {}
     for _, row in frame.iterrows():

@@ -114,6 +114,11 @@ def source_label(path: str | Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
+def read_text_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV with every cell as text (numbers are parsed where they become a :class:`Num`)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def lookup(path: str | Path, key: str) -> Any:
     """The raw value behind a provenance entry: ``key`` of the file at ``path`` (used by the tests, and
     handy when checking a number)."""
@@ -124,7 +129,7 @@ def lookup(path: str | Path, key: str) -> Any:
             value = value[int(part)] if isinstance(value, list) else value[part]
         return value
     selectors, column = parse_csv_key(key)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_text_csv(path)
     for name, wanted in selectors.items():
         frame = frame[frame[name].eq(wanted)]
     if len(frame) != 1:
