@@ -29,7 +29,6 @@ from alliance.data.synthetic import simulate_cohort, write_exports
 from alliance.data.synthetic_parameters import load_parameters
 from alliance.report.formatting import to_markdown
 from alliance.report.robustness import (
-    holds,
     pattern_mixture_table,
     robustness_rows,
     robustness_table,
@@ -41,6 +40,7 @@ from alliance.stats.catalogue import (
     ControlSpec,
     ModelSpec,
     catalogue_from_mapping,
+    holds,
     load_catalogue,
     variant_model_id,
 )

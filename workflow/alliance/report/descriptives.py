@@ -18,10 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.stats.contingency import expected_freq
 
 from alliance.data.instruments import Instruments, WaiVersion
 from alliance.report.disclosure import (
@@ -47,6 +44,7 @@ from alliance.report.formatting import (
     write_tables,
 )
 from alliance.report.table_rows import RowSpec, row_specs
+from alliance.stats.group_tests import TestResult, compare_groups
 
 GROUPS = ("good", "poor")
 WELCH_MARK = DAGGER
@@ -129,18 +127,6 @@ def table_1(instruments: Instruments) -> TableFrame:
 TABLE_2_TITLE = "Baseline characteristics for MBT patients in subgroups with good and poor outcomes."
 
 
-@dataclass(frozen=True)
-class TestResult:
-    test: str  # "t", "Welch t", "chi-square", "Fisher", ""
-    statistic: float
-    df: float
-    p_value: float
-    detail: float  # Levene p (means) or smallest expected count (percentages)
-
-
-NO_TEST = TestResult("", math.nan, math.nan, math.nan, math.nan)
-
-
 def classified(patients: pd.DataFrame) -> pd.DataFrame:
     """Patients in the good or poor outcome subgroup (unclassified excluded)."""
     return patients[patients["outcome_group"].isin(GROUPS)]
@@ -175,38 +161,6 @@ def row_values(patients: pd.DataFrame, spec: RowSpec) -> pd.Series:
 def by_group(values: pd.Series, patients: pd.DataFrame) -> dict[str, pd.Series]:
     """The non-missing ``values`` of each outcome subgroup (good, poor) of ``patients``."""
     return {g: values[patients["outcome_group"].eq(g)].dropna() for g in GROUPS}
-
-
-def compare_means(good: pd.Series, poor: pd.Series) -> TestResult:
-    """Student's t-test, or Welch's when Levene's test (mean-centred, as SPSS) gives p < .05."""
-    a, b = good.to_numpy(dtype="float64"), poor.to_numpy(dtype="float64")
-    if a.size < 2 or b.size < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
-        return NO_TEST
-    levene_p = float(stats.levene(a, b, center="mean").pvalue)
-    welch = not math.isnan(levene_p) and levene_p < 0.05
-    result = stats.ttest_ind(a, b, equal_var=not welch)
-    return TestResult(
-        "Welch t" if welch else "t", float(result.statistic), float(result.df), float(result.pvalue), levene_p
-    )
-
-
-def compare_proportions(good: pd.Series, poor: pd.Series) -> TestResult:
-    """Pearson chi-square (no continuity correction), or Fisher's exact test when an expected count is < 5."""
-    table = np.array([[good.sum(), good.size - good.sum()], [poor.sum(), poor.size - poor.sum()]], dtype="float64")
-    if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
-        return NO_TEST
-    smallest = float(expected_freq(table).min())
-    if smallest < 5:
-        fisher = stats.fisher_exact(table.astype("int64"))
-        return TestResult("Fisher", float(fisher.statistic), math.nan, float(fisher.pvalue), smallest)
-    chi2 = stats.chi2_contingency(table, correction=False)
-    return TestResult("chi-square", float(chi2.statistic), float(chi2.dof), float(chi2.pvalue), smallest)
-
-
-def compare_groups(groups: Mapping[str, pd.Series], kind: str) -> TestResult:
-    """Good vs poor: :func:`compare_proportions` for a percentage row, :func:`compare_means` for a mean row."""
-    compare = compare_proportions if kind == "pct" else compare_means
-    return compare(groups["good"], groups["poor"])
 
 
 def statistic_cell(result: TestResult) -> str:

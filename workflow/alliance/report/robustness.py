@@ -40,7 +40,7 @@ from alliance.report.formatting import (
     truthy,
     write_tables,
 )
-from alliance.stats.catalogue import Catalogue, Finding, ModelSpec, RobustnessVariant, variant_model_id
+from alliance.stats.catalogue import Catalogue, Finding, ModelSpec, RobustnessVariant, holds, variant_model_id
 from alliance.stats.model_runs import not_collected_reason
 
 NUMBERS = {"table_robustness": "S2", "table_pattern_mixture": "S3", "table_wai_version": "S4"}
@@ -70,14 +70,6 @@ def _term_row(estimates: ByModel, model_id: str, term: str) -> dict[str, Any] | 
         if row["term"] == term:
             return row
     return None
-
-
-def holds(finding: Finding, estimate: float, p_value: float, alpha: float) -> bool:
-    """The finding holds: significant at alpha and in its stated direction."""
-    if math.isnan(estimate) or math.isnan(p_value):
-        return False
-    direction_ok = estimate < 0 if finding.direction == "negative" else estimate > 0
-    return direction_ok and p_value < alpha
 
 
 def _alpha_text(alpha: float) -> str:

@@ -9,6 +9,7 @@ no numpy or pandas: the Snakefile parses the catalogue with it at every load.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -165,6 +166,14 @@ class Finding:
     def term(self, spec: ModelSpec) -> str:
         predictor = str(spec.predictor_term)
         return predictor if self.effect == "intercept" else f"time:{predictor}"
+
+
+def holds(finding: Finding, estimate: float, p_value: float, alpha: float) -> bool:
+    """The finding holds: significant at alpha and in its stated direction."""
+    if math.isnan(estimate) or math.isnan(p_value):
+        return False
+    direction_ok = estimate < 0 if finding.direction == "negative" else estimate > 0
+    return direction_ok and p_value < alpha
 
 
 @dataclass(frozen=True)

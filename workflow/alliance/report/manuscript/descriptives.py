@@ -18,6 +18,7 @@ from alliance.report.descriptives import GROUPS
 from alliance.report.disclosure import is_small
 from alliance.report.manuscript.provenance import NOT_DEFINED
 from alliance.report.table_rows import RowSpec
+from alliance.stats.group_tests import TestResult, compare_groups, compare_means, compare_proportions
 
 TERMINATION_KINDS = ("planned", "dropout_early", "dropout_late", "advised", "referred")
 
@@ -45,7 +46,7 @@ def _mean_sd(values: pd.Series) -> dict[str, Any]:
     return _defined({"mean": _rounded(float(values.mean())), "sd": _rounded(float(values.std(ddof=1)))})
 
 
-def _test_record(result: descriptives.TestResult) -> dict[str, Any]:
+def _test_record(result: TestResult) -> dict[str, Any]:
     return _defined(
         {
             "test": result.test,
@@ -95,11 +96,9 @@ def _group_tests(cohort: Cohort) -> dict[str, Any]:
     months, planned = cohort.months[index], cohort.planned[index]
     early = cohort.termination[index].eq("dropout_early").astype("float64")
     return {
-        "treatment_months": _test_record(descriptives.compare_means(months[good].dropna(), months[poor].dropna())),
-        "completed_as_planned": _test_record(
-            descriptives.compare_proportions(planned[good].dropna(), planned[poor].dropna())
-        ),
-        "dropout_early": _test_record(descriptives.compare_proportions(early[good], early[poor])),
+        "treatment_months": _test_record(compare_means(months[good].dropna(), months[poor].dropna())),
+        "completed_as_planned": _test_record(compare_proportions(planned[good].dropna(), planned[poor].dropna())),
+        "dropout_early": _test_record(compare_proportions(early[good], early[poor])),
     }
 
 
@@ -115,7 +114,7 @@ def _table_2_entry(classified: pd.DataFrame, spec: RowSpec, min_cell: int) -> di
             entry[group] = {"n": None, "mean": None, "sd": None, "suppressed": min_cell}
         else:
             entry[group] = {"n": int(mine.size), **_mean_sd(mine)}
-    entry["test"] = _test_record(descriptives.compare_groups(groups, spec.kind))
+    entry["test"] = _test_record(compare_groups(groups, spec.kind))
     return entry
 
 

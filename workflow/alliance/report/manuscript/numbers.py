@@ -25,8 +25,7 @@ from alliance.report.disclosure import UNDEFINED, is_small
 from alliance.report.formatting import to_float, truthy
 from alliance.report.manuscript.filters import sourced, unavailable
 from alliance.report.manuscript.provenance import NOT_DEFINED, Num, csv_key, read_text_csv, source_label
-from alliance.report.robustness import holds
-from alliance.stats.catalogue import CLINICAL_OUTCOMES, Catalogue, ModelSpec, variant_model_id
+from alliance.stats.catalogue import CLINICAL_OUTCOMES, Catalogue, ModelSpec, holds, variant_model_id
 
 # Figures as the manuscript links them (relative to results/<cohort>/manuscript/).
 FIGURES = {figure: f"../figures/{figure}.png" for figure in layout.FIGURES}
