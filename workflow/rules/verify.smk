@@ -1,7 +1,7 @@
 # Peer-review verification (on request: `snakemake --cores all verify`): published vs reproduced,
 # internal consistency, privacy scan, SHA-256 manifest and a rebuild in a scratch copy; `package`
 # writes the reviewers' reproducibility zip. Not part of the default build (the rebuild doubles it).
-# Each script reads the files its rule declares, and only those.
+# The manifest and the report read the cohort's outputs their rule declares, and only those.
 
 
 include: "verify_common.smk"
@@ -10,7 +10,7 @@ include: "verify_common.smk"
 rule verify_manifest:
     input:
         outputs=publishable_outputs,
-        exports=verify_exports,
+        exports=export_files,
         config=CONFIG_FILES,
     output:
         manifest="results/{cohort}/verify/manifest.json",
@@ -57,9 +57,9 @@ rule verify_report:
         variance_components="results/{cohort}/models/variance_components.csv",
         manifest="results/{cohort}/verify/manifest.json",
         rebuild="results/{cohort}/verify/rebuild.json",
-        mapping=VERIFY_MAPPING,
+        mapping=SETTINGS.files.verify,
         published=VERIFY.published,
-        exports=verify_exports,
+        exports=export_files,
     output:
         md="results/{cohort}/verify/report.md",
         html=report(

@@ -23,8 +23,7 @@ READER_DIRS = ("docs",)
 # A build: its outputs, its logs and benchmarks, Snakemake's records of what ran.
 BUILD_RECORDS = ("results", "logs", ".snakemake")
 # Caches and records never copied with the sources.
-IGNORED_PARTS = ("__pycache__", ".snakemake", ".pytest_cache")
-IGNORED = frozenset(IGNORED_PARTS)
+IGNORED_PARTS = frozenset(("__pycache__", ".snakemake", ".pytest_cache"))
 SNAKEMAKE_LOCKS = Path(".snakemake") / "locks"
 
 
@@ -33,7 +32,7 @@ def project_files(source: Path) -> list[Path]:
     files = [source / name for name in BUILD_FILES + READER_FILES if (source / name).is_file()]
     for name in BUILD_DIRS + READER_DIRS:
         found = (source / name).rglob("*") if (source / name).is_dir() else ()
-        files += [p for p in found if p.is_file() and not IGNORED.intersection(p.relative_to(source).parts)]
+        files += [p for p in found if p.is_file() and not IGNORED_PARTS.intersection(p.relative_to(source).parts)]
     return sorted(files)
 
 

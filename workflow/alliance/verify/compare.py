@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -312,10 +312,6 @@ def compare_number(
     if verdict == "differs" and not math.isnan(allowed) and abs(difference) <= allowed + 1e-12:
         verdict = "within tolerance"
     return verdict, difference, text
-
-
-def stars(p: float) -> str:
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
 def significance_verdict(expected: str, p: float) -> str:
@@ -609,7 +605,3 @@ def summary_line(comparisons: Sequence[Comparison]) -> str:
     values = ", ".join(f"{n} {v}" for v, n in counts["values"].items())
     significance = ", ".join(f"{n} {v}" for v, n in counts["significance"].items() if v != "not stated")
     return f"Published numbers: {values}. Significance statements: {significance}."
-
-
-def as_records(comparisons: Sequence[Comparison]) -> list[dict[str, str]]:
-    return [asdict(c) for c in comparisons]

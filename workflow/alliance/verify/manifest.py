@@ -53,10 +53,8 @@ def canonical_json(value: Any) -> str:
 def code_version(project: Path) -> dict[str, Any]:
     """The git commit (and whether the tree differs from it) when there is one; always a hash of the code
     files, so that a copy without git is identified too."""
-    files = sorted(
-        {p for pattern in CODE_PATTERNS for p in project.glob(pattern) if p.is_file()}
-        - {p for p in project.rglob("*") if any(part in IGNORED_PARTS for part in p.parts)}
-    )
+    found = {p for pattern in CODE_PATTERNS for p in project.glob(pattern) if p.is_file()}
+    files = sorted(p for p in found if not IGNORED_PARTS.intersection(p.relative_to(project).parts))
     code = hash_tree(files, project)
     version: dict[str, Any] = {"code_sha256": sha256_text(canonical_json(code)), "code_files": len(code)}
     try:

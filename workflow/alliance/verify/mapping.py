@@ -560,9 +560,10 @@ def check_published(mapping: VerifyMapping, published: Published) -> None:
         if entry.source is not None and not isinstance(value, PublishedNumber):
             raise ConfigError(f"{entry.published} is {value!r}, not a number", mapping.file, f"{entry.key}.published")
     for row in mapping.model_rows:
-        if not isinstance(_published(mapping, published, row.published, f"{row.key}.published"), dict):
+        printed = _published(mapping, published, row.published, f"{row.key}.published")
+        if not isinstance(printed, dict):
             raise ConfigError(f"{row.published} is not a table row", mapping.file, f"{row.key}.published")
-        _check_row(published, row.published)
+        _check_row(printed, published.file, row.published)
     for finding in mapping.findings:
         _published(mapping, published, finding.published, f"{finding.key}.published")
     for index, item in enumerate(mapping.not_compared):
@@ -576,17 +577,17 @@ def _published(mapping: VerifyMapping, published: Published, path: str, key: str
         raise ConfigError(f"{path!r} names no value of {published.file}", mapping.file, key) from None
 
 
-def _check_row(published: Published, path: str) -> None:
-    """A published model row: intercept and slope are [estimate, SE] or "ns"; the p's significance statements."""
-    row = published.value(path)
+def _check_row(row: Mapping[str, Any], file: str, path: str) -> None:
+    """A published model row (``path`` in ``file``): intercept and slope are [estimate, SE] or "ns"; the p's
+    significance statements."""
     for part in ("intercept", "slope"):
         value = row.get(part)
         pair = isinstance(value, list) and len(value) == 2 and all(isinstance(v, PublishedNumber) for v in value)
         if value is not None and value != "ns" and not pair:
-            raise ConfigError(f"expected [estimate, SE] or ns, not {value!r}", published.file, f"{path}.{part}")
+            raise ConfigError(f"expected [estimate, SE] or ns, not {value!r}", file, f"{path}.{part}")
         expected = row.get(f"{part}_p")
         if expected is not None and parse_expected(str(expected)) is None:
-            raise ConfigError(f"{expected!r} is not a significance statement", published.file, f"{path}.{part}_p")
+            raise ConfigError(f"{expected!r} is not a significance statement", file, f"{path}.{part}_p")
     for name in ("explained_intercept", "explained_slope", "aic"):
         if row.get(name) is not None and not isinstance(row[name], PublishedNumber):
-            raise ConfigError(f"expected a number, not {row[name]!r}", published.file, f"{path}.{name}")
+            raise ConfigError(f"expected a number, not {row[name]!r}", file, f"{path}.{name}")

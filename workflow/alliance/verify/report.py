@@ -40,7 +40,6 @@ class Determinism:
     error: str = ""
     outputs_sha256: str = ""
     code: Mapping[str, Any] = field(default_factory=dict)
-    environment: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
