@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from alliance.build.project import copy_project
 from alliance.stats.catalogue import load_catalogue
-from alliance.verify.manifest import hash_tree
+from conftest import results_digests
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
@@ -35,13 +35,6 @@ STARTUP_TIMEOUT = 600  # seconds for the first build to reach the model step (a 
 
 def run_snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, *args], cwd=project, capture_output=True, text=True, timeout=1200, check=False)
-
-
-def output_digests(project: Path) -> dict[str, str]:
-    """SHA-256 of every file under results/: all of them are outputs of the build, the patient-level ones
-    (clean/, simulated/, ...) as much as the publishable ones. Logs and benchmark timings live in logs/, and
-    Snakemake's records in .snakemake/, and are not compared (they hold times and durations)."""
-    return hash_tree(sorted(p for p in (project / "results").rglob("*") if p.is_file()), project)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +112,7 @@ def test_a_killed_build_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path, u
     assert refitted == OUTCOMES - done  # the interrupted fits and those not started, not the finished ones
     assert not marked_incomplete(project)
 
-    digests = output_digests(project)
+    digests = results_digests(project)
     differing = sorted(
         name for name in uninterrupted.keys() | digests.keys() if uninterrupted.get(name) != digests.get(name)
     )
