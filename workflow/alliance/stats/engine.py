@@ -162,6 +162,8 @@ class SufficientStatistics:
     # beta_ols + the GLS coefficients of that residual): an exact reparametrisation that keeps y'V^-1y and
     # its companions small, so that r^2 is not the difference of two large numbers (an outcome far from 0).
     beta_offset: np.ndarray | None = None
+    # Each patient's own share of the summed cross-products, kept only where a resample is drawn (take).
+    parts: PatientParts | None = None
 
     @property
     def q(self) -> int:
@@ -184,6 +186,39 @@ class SufficientStatistics:
     def zy(self) -> tuple[np.ndarray, ...]:
         return tuple(np.ascontiguousarray(self.Zty[:, r]) for r in range(self.q))
 
+    def take(self, index: np.ndarray) -> SufficientStatistics:
+        """The statistics of a resample of patients (``index`` into this one's patients, repeats allowed,
+        each repeat a patient of its own: a cluster bootstrap's draw), summed without the rows. Needs
+        ``parts`` (sufficient_statistics(..., by_patient=True))."""
+        if self.parts is None:
+            raise ValueError("these statistics were computed without by_patient=True: no resample can be drawn")
+        counts = np.bincount(index, minlength=len(self.n)).astype(float)
+        parts = self.parts
+        return SufficientStatistics(
+            n=self.n[index],
+            ZtZ=self.ZtZ[index],
+            ZtX=self.ZtX[index],
+            Zty=self.Zty[index],
+            XtX=np.tensordot(counts, parts.XtX, 1),
+            Xty=counts @ parts.Xty,
+            yty=float(counts @ parts.yty),
+            within=np.tensordot(counts, parts.within, 1),
+            between=self.between[index],
+            time_mean=self.time_mean[index],
+            time_ss=self.time_ss[index],
+            beta_offset=self.beta_offset,
+        )
+
+
+@dataclass(frozen=True)
+class PatientParts:
+    """Per-patient cross-products whose sums SufficientStatistics holds: (m, p+1, p+1), (m, p, p), (m, p), (m,)."""
+
+    within: np.ndarray
+    XtX: np.ndarray
+    Xty: np.ndarray
+    yty: np.ndarray
+
 
 def _segments(codes: np.ndarray):
     """Per-patient sums as one reduceat over rows sorted by patient (linear, no Python loop)."""
@@ -201,12 +236,13 @@ def _segments(codes: np.ndarray):
 
 def _within_between(codes: np.ndarray, n: np.ndarray, time: np.ndarray | None, V: np.ndarray, per_patient):
     """Split the columns V = [X, y] into each patient's mean (and line in centred time): the within
-    cross-products summed over patients, and the between coordinates (sqrt(n) v_bar, S_vt / sqrt(S_tt))."""
+    residuals (rows of V after each patient's line), and the between coordinates (sqrt(n) v_bar,
+    S_vt / sqrt(S_tt))."""
     means = per_patient(V) / n[:, None]
     centred = V - means[codes]
     root_n_means = np.sqrt(n)[:, None] * means
     if time is None:
-        return centred.T @ centred, root_n_means[:, None, :], np.zeros(len(n)), np.zeros(len(n))
+        return centred, root_n_means[:, None, :], np.zeros(len(n)), np.zeros(len(n))
     time_mean = per_patient(time[:, None])[:, 0] / n
     ct = time - time_mean[codes]
     # Times equal up to rounding (a mean 1 ulp off each) are equal: no line can be drawn through them.
@@ -221,10 +257,27 @@ def _within_between(codes: np.ndarray, n: np.ndarray, time: np.ndarray | None, V
     residual = centred - ct[:, None] * slope[codes]
     root = np.zeros_like(S_vt)
     root[has_line] = S_vt[has_line] / np.sqrt(time_ss[has_line, None])
-    return residual.T @ residual, np.stack([root_n_means, root], axis=1), time_mean, time_ss
+    return residual, np.stack([root_n_means, root], axis=1), time_mean, time_ss
 
 
-def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
+def _outer_by_patient(A: np.ndarray, B: np.ndarray, per_patient) -> np.ndarray:
+    """sum over each patient's rows of a_r b_r': (m, a, b)."""
+    rows, a, b = len(A), A.shape[1], B.shape[1]
+    return per_patient((A[:, :, None] * B[:, None, :]).reshape(rows, a * b)).reshape(-1, a, b)
+
+
+def _patient_parts(X: np.ndarray, y: np.ndarray, residual: np.ndarray, per_patient) -> PatientParts:
+    return PatientParts(
+        within=_outer_by_patient(residual, residual, per_patient),
+        XtX=_outer_by_patient(X, X, per_patient),
+        Xty=per_patient(X * y[:, None]),
+        yty=per_patient((y * y)[:, None])[:, 0],
+    )
+
+
+def sufficient_statistics(data: GrowthData, by_patient: bool = False) -> SufficientStatistics:
+    """The model's cross-products; ``by_patient`` also keeps each patient's share of the summed ones, so
+    that resamples of patients can be drawn from them (SufficientStatistics.take)."""
     frame = data.frame
     codes, _ = pd.factorize(frame["patient_id"], sort=False)
     m = int(codes.max()) + 1 if len(codes) else 0
@@ -237,22 +290,21 @@ def sufficient_statistics(data: GrowthData) -> SufficientStatistics:
     y = y - X @ beta_offset
     per_patient = _segments(codes)
     n = np.bincount(codes, minlength=m).astype(float)
-    within, between, time_mean, time_ss = _within_between(codes, n, time, np.column_stack([X, y]), per_patient)
-    ZtZ = per_patient((Z[:, :, None] * Z[:, None, :]).reshape(len(frame), q * q)).reshape(m, q, q)
-    ZtX = per_patient((Z[:, :, None] * X[:, None, :]).reshape(len(frame), q * p)).reshape(m, q, p)
+    residual, between, time_mean, time_ss = _within_between(codes, n, time, np.column_stack([X, y]), per_patient)
     return SufficientStatistics(
         n=n,
-        ZtZ=ZtZ,
-        ZtX=ZtX,
+        ZtZ=_outer_by_patient(Z, Z, per_patient).reshape(m, q, q),
+        ZtX=_outer_by_patient(Z, X, per_patient).reshape(m, q, p),
         Zty=per_patient(Z * y[:, None]),
         XtX=X.T @ X,
         Xty=X.T @ y,
         yty=float(y @ y),
-        within=within,
+        within=residual.T @ residual,
         between=between,
         time_mean=time_mean,
         time_ss=time_ss,
         beta_offset=beta_offset,
+        parts=_patient_parts(X, y, residual, per_patient) if by_patient else None,
     )
 
 
@@ -900,7 +952,6 @@ class ExactEngine:
     optimizer = "projected Newton"
 
     def estimate(self, data: GrowthData, ss: SufficientStatistics, reml: bool, optimizers: Sequence[str]) -> Estimate:
-        q = ss.q
         # Trial points far out (a likelihood unbounded in these data) may overflow: they are rejected by the
         # line search, and a fit that does not converge says so in its warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -910,6 +961,11 @@ class ExactEngine:
                 if inside is None or inside.value >= best.value - 1e-9:
                     break
                 best = _best_search([best, inside])
+        return self.answer(ss, reml, best)
+
+    def answer(self, ss: SufficientStatistics, reml: bool, best: _Search) -> Estimate:
+        """The estimate at a search's end point, with what is wrong with it in its warnings."""
+        q = ss.q
         lam = ldl_to_factor(best.lam, q)
         converged = bool(np.isfinite(best.value) and best.decrement < 1e-6)
         notes = []
@@ -930,6 +986,66 @@ class ExactEngine:
                 "the model is nearly unidentifiable in these data and its estimates are imprecise"
             )
         return Estimate(lam, sigma_hat(ss, lam, reml), self.optimizer, converged, tuple(notes))
+
+
+def ldl_curvature(ss: SufficientStatistics, factor: np.ndarray, reml: bool) -> np.ndarray | None:
+    """The deviance's Hessian in (d1, m, d2) at an optimum (None where it is not positive definite): the
+    curvature that refits of nearby data start from (estimate_from). At an optimum on the boundary it is
+    taken just inside (d1, d2 at least 1e-3 of their typical size), where the deviance is defined on
+    both sides of each difference."""
+    x = factor_to_ldl(np.asarray(factor, float), ss.q)
+    diagonal = list(DIAGONAL[ss.q])
+    x[diagonal] = np.maximum(x[diagonal], 1e-3 * ldl_scale(ss)[diagonal])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        H = gradient_hessian(lambda v: ldl_deviance(ss, v, reml)[1], x, ldl_scale(ss))
+    if not np.isfinite(H).all() or np.linalg.eigvalsh(H).min() <= 0:
+        return None
+    return H
+
+
+def _quasi_newton(ss: SufficientStatistics, reml: bool, x: np.ndarray, curvature: np.ndarray) -> np.ndarray:
+    """Steps with a nearby optimum's Hessian, updated by BFGS, while they stay inside the bounds and lower
+    the deviance: one evaluation a step where a Newton step costs four to seven."""
+    value, gradient = ldl_deviance(ss, x, reml)
+    H_inv = np.linalg.inv(curvature)
+    for _ in range(25):
+        step = -H_inv @ gradient
+        if not np.isfinite(step).all() or -0.5 * float(gradient @ step) < 1e-10:
+            break
+        candidate = x + step
+        if np.any(candidate[list(DIAGONAL[ss.q])] < 0):
+            break  # the bound is the projected Newton search's to handle
+        new_value, new_gradient = ldl_deviance(ss, candidate, reml)
+        if not new_value < value:
+            break
+        s, y = step, new_gradient - gradient
+        if s @ y > 0:
+            rho = 1.0 / float(s @ y)
+            E = np.eye(len(x)) - rho * np.outer(s, y)
+            H_inv = E @ H_inv @ E.T + rho * np.outer(s, s)
+        x, value, gradient = candidate, new_value, new_gradient
+    return x
+
+
+def estimate_from(ss: SufficientStatistics, reml: bool, start: np.ndarray, curvature: np.ndarray | None) -> Estimate:
+    """The estimate for data near those of a known fit (a bootstrap resample, a simulated cohort): from that
+    fit's factor ``start`` and ``curvature`` (ldl_curvature), quasi-Newton steps, then the exact search's
+    Newton steps until they confirm the optimum. Where that ends on the boundary or does not converge, the
+    full search of ExactEngine runs instead: the answer is always fit_growth's."""
+    engine = ExactEngine()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        x = factor_to_ldl(np.asarray(start, float), ss.q)
+        if curvature is not None:
+            x = _quasi_newton(ss, reml, x, curvature)
+        search = _minimise(ss, reml, x)
+        if _unsettled(search, ss.q):
+            # On the boundary: also the search from the data's own first start (and off the face d1 = 0).
+            searches = [search, _minimise(ss, reml, _starts(ss)[0])]
+            searches += [s for s in (_leave_d1_face(ss, reml, t) for t in searches) if s is not None]
+            search = _best_search(searches)
+    if not (np.isfinite(search.value) and search.decrement < 1e-6):
+        return engine.estimate(None, ss, reml, ())  # type: ignore[arg-type]  # the exact engine reads ss only
+    return engine.answer(ss, reml, search)
 
 
 # --------------------------------------------------------------------------------------------------
