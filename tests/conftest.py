@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from alliance.build.project import copy_project
 from alliance.verify.manifest import hash_tree
+from quick_bootstrap import quick_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ def results_digests(project: Path) -> dict[str, str]:
 def default_build(tmp_path_factory) -> DefaultBuild:
     """A fresh copy of the project, built with `snakemake --cores 2`, once per session."""
     project = tmp_path_factory.mktemp("default_build") / "project"
-    copy_project(ROOT, project)
+    quick_bootstrap(copy_project(ROOT, project))
     build_project(project)
     return DefaultBuild(project, results_digests(project))
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from alliance.build.project import copy_project
+from quick_bootstrap import quick_bootstrap
 from alliance.data.instruments import load_instruments
 from alliance.data.synthetic import simulate_cohort, write_exports
 from alliance.data.synthetic_parameters import load_parameters
@@ -120,7 +121,7 @@ def make_cohort(directory: Path, n_patients: int, seed: int, variations: tuple[s
 def build(tmp_path: Path, cohorts: dict[str, tuple[int, int, tuple[str, ...]]]) -> tuple[Path, str]:
     """A project copy whose config names only these cohorts ({name: (patients, seed, variations)}), built."""
     project = tmp_path / "project"
-    copy_project(ROOT, project)
+    quick_bootstrap(copy_project(ROOT, project))
     config_path = project / "config" / "config.yaml"
     config = yaml.safe_load(config_path.read_text())
     config["cohorts"] = {

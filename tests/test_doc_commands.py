@@ -134,8 +134,9 @@ def exports(tmp_path_factory) -> Path:
 def project_copy(tmp_path: Path, files: tuple[tuple[str, str], ...], exports: Path) -> Path:
     """A copy of the project (no results) with the doc's config files, their cohorts reading ``exports``."""
     from alliance.build.project import copy_project
+    from quick_bootstrap import quick_bootstrap
 
-    project = copy_project(ROOT, tmp_path / "project")
+    project = quick_bootstrap(copy_project(ROOT, tmp_path / "project"))
     for name, text in files:
         config = yaml.safe_load(text)
         for cohort in config["cohorts"].values():

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from alliance.build.project import copy_project
+from quick_bootstrap import quick_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    return copy_project(ROOT, tmp_path_factory.mktemp("pdf") / "project")
+    return quick_bootstrap(copy_project(ROOT, tmp_path_factory.mktemp("pdf") / "project"))
 
 
 def fake_engine(folder: Path) -> Path:

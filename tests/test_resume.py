@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from alliance.build.project import copy_project
+from quick_bootstrap import quick_bootstrap
 from alliance.stats.catalogue import load_catalogue
 from conftest import results_digests
 
@@ -93,7 +94,7 @@ def jobs_run(output: str) -> list[tuple[str, str]]:
 
 def test_a_killed_build_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path, uninterrupted):
     project = tmp_path / "project"
-    copy_project(ROOT, project)
+    quick_bootstrap(copy_project(ROOT, project))
     status = interrupt_in_model_step(project, signal.SIGKILL)
     assert status == -signal.SIGKILL
     done, running = fits_done_and_running(project)
@@ -124,7 +125,7 @@ def test_after_ctrl_c_the_same_command_plans_only_the_unfinished_steps(tmp_path)
     """Ctrl-C: Snakemake stops its jobs and removes its locks, but the outputs they were writing stay marked
     incomplete. The plain command goes on from there (a dry run shows the plan; the test above runs one)."""
     project = tmp_path / "project"
-    copy_project(ROOT, project)
+    quick_bootstrap(copy_project(ROOT, project))
     status = interrupt_in_model_step(project, signal.SIGINT)
     assert status != 0
     done, _ = fits_done_and_running(project)

@@ -30,6 +30,8 @@ ROBUSTNESS_TABLES = ("table_robustness", "table_pattern_mixture", "table_wai_ver
 MISSING_DATA_TABLES = ("table_missing_data", "table_missing_final_wai")
 PATTERN_FIGURES = ("missing_pattern_map", "missing_retention")
 MISSING_DATA_SUMMARY = "summary.json"
+# bootstrap/: the intervals and the slope-variance tests (publishable), and how the refits ended.
+BOOTSTRAP_OUTPUTS = ("intervals", "variance_tests", "fit_status")
 # figures/: Figures 1 and 2 of the paper.
 FIGURES = ("figure_1", "figure_2")
 

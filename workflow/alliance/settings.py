@@ -116,11 +116,50 @@ class ManuscriptSettings:
 
 
 @dataclass(frozen=True)
+class BootstrapSettings:
+    """``bootstrap:``: patient-level (cluster) bootstrap intervals, run in shards (alliance.stats.bootstrap)."""
+
+    replicates: int = 2000  # B
+    shard_size: int = 500  # replicates per Snakemake job
+    seed: int = 20201012
+    confidence: float = 0.95
+    reported: str = "percentile"  # the interval the tables and the text show: percentile | bca (percentile where undefined)
+    # BCa's acceleration from a jackknife over at most this many groups of patients (each patient its own
+    # group in cohorts up to this size): its cost stays linear in patients.
+    jackknife_groups: int = 200
+    # Parametric bootstrap of the likelihood-ratio test of each growth model's slope variance.
+    variance_test_replicates: int = 500
+
+    @property
+    def shards(self) -> int:
+        """How many shard jobs the replicates (and the variance tests' replicates) are split into."""
+        most = max(self.replicates, self.variance_test_replicates)
+        return max(1, -(-most // self.shard_size))
+
+
+@dataclass(frozen=True)
+class PowerSettings:
+    """``power:``: simulation-based power of the main findings (``snakemake --cores all power``)."""
+
+    findings: tuple[str, ...] = ()  # ids of the catalogue's robustness findings
+    # Effect sizes (per month for a slope) replacing the fitted ones, by finding id.
+    effects: Mapping[str, float] = field(default_factory=dict)
+    n_patients: tuple[int, ...] = (50, 100, 155, 250, 400)
+    waves: tuple[int, ...] = (3, 6)  # the first k months of analysis.schedule.wai_months
+    dropout: tuple[float, ...] = (0.0, 0.3)
+    replicates: int = 200
+    seed: int = 20201013
+    target: float = 0.80  # the power the summary and the figure's line refer to
+
+
+@dataclass(frozen=True)
 class Settings:
     files: ConfigFiles
     analysis: AnalysisSettings
     cohorts: Mapping[str, Cohort]
     manuscript: ManuscriptSettings = field(default_factory=ManuscriptSettings)
+    bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
+    power: PowerSettings = field(default_factory=PowerSettings)
     sources: tuple[str, ...] = ()  # the config files merged into this configuration, in order
 
     def cohort(self, name: str) -> Cohort:
@@ -150,8 +189,19 @@ def load_settings(config: Mapping[str, Any], sources: Sequence[str | Path] = ())
         analysis=AnalysisSettings.from_mapping(config["analysis"]),
         cohorts=cohorts,
         manuscript=ManuscriptSettings(**config.get("manuscript", {})),
+        bootstrap=BootstrapSettings(**config.get("bootstrap", {})),
+        power=_power(config.get("power", {}), where),
         sources=tuple(str(source) for source in sources),
     )
+
+
+def _power(spec: Mapping[str, Any], where: str) -> PowerSettings:
+    sequences = {key: tuple(spec[key]) for key in ("findings", "n_patients", "waves", "dropout") if key in spec}
+    power = PowerSettings(**{**spec, **sequences, "effects": dict(spec.get("effects", {}))})
+    unknown = sorted(set(power.effects) - set(power.findings))
+    if unknown:
+        raise ConfigError(f"effects are given for findings not in power.findings: {', '.join(unknown)}", file=where, key="power.effects")
+    return power
 
 
 def _file_keys() -> tuple[str, ...]:

@@ -145,6 +145,7 @@ def cohort_outputs(wildcards):
             )
         ],
         *[f"figures/{name}" for name in layout.figure_files(layout.FIGURES)],
+        *[f"bootstrap/{name}" for name in layout.csv_files(layout.BOOTSTRAP_OUTPUTS)],
         f"missing_data/{layout.MISSING_DATA_SUMMARY}",
         *[f"missing_data/{figure}.png" for figure in layout.PATTERN_FIGURES],
     ]

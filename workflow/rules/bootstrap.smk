@@ -1,0 +1,112 @@
+# The patient-level bootstrap (alliance.stats.bootstrap): the replicates run in shards, one job each with
+# streams derived from the seed and each replicate's number (so any split gives the same numbers); the
+# jackknife for the BCa acceleration runs beside them; a last step gathers them into the intervals.
+BOOTSTRAP = SETTINGS.bootstrap
+
+
+def shard_range(shard, total):
+    """The replicate numbers of one shard, out of ``total``."""
+    first = int(shard) * BOOTSTRAP.shard_size
+    return range(min(first, total), min(first + BOOTSTRAP.shard_size, total))
+
+
+def bootstrap_shards(suffix):
+    """The shards' files of one kind (".csv": the replicates; ".variance.csv": the variance tests')."""
+
+    def files(wildcards):
+        return expand(
+            "results/{cohort}/bootstrap/shards/{shard}{suffix}",
+            cohort=wildcards.cohort,
+            shard=range(BOOTSTRAP.shards),
+            suffix=suffix,
+        )
+
+    return files
+
+
+rule bootstrap_shard:
+    input:
+        patients="results/{cohort}/clean/patients.csv",
+        wai_long="results/{cohort}/clean/wai_long.csv",
+        outcomes_long="results/{cohort}/clean/outcomes_long.csv",
+        catalogue=SETTINGS.files.models,
+    output:
+        # Intermediate (temp): each replicate's estimates, deleted once the intervals are written; with the
+        # jackknife's leave-one-out values they are not among a cohort's publishable outputs.
+        replicates=temp("results/{cohort}/bootstrap/shards/{shard}.csv"),
+        variance=temp("results/{cohort}/bootstrap/shards/{shard}.variance.csv"),
+    log:
+        "logs/{cohort}/bootstrap/shard_{shard}.log",
+    benchmark:
+        "logs/{cohort}/bootstrap/shard_{shard}.benchmark.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
+    conda:
+        "../envs/alliance.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
+    params:
+        code=code_version("../scripts/bootstrap_shard.py"),
+        seed=BOOTSTRAP.seed,
+        replicates=lambda wildcards: shard_range(wildcards.shard, BOOTSTRAP.replicates),
+        variance_replicates=lambda wildcards: shard_range(
+            wildcards.shard, BOOTSTRAP.variance_test_replicates
+        ),
+    script:
+        "../scripts/bootstrap_shard.py"
+
+
+rule bootstrap_jackknife:
+    input:
+        patients="results/{cohort}/clean/patients.csv",
+        wai_long="results/{cohort}/clean/wai_long.csv",
+        outcomes_long="results/{cohort}/clean/outcomes_long.csv",
+        catalogue=SETTINGS.files.models,
+    output:
+        jackknife=temp("results/{cohort}/bootstrap/jackknife.csv"),
+        estimates=temp("results/{cohort}/bootstrap/full_estimates.csv"),
+    log:
+        "logs/{cohort}/bootstrap/jackknife.log",
+    benchmark:
+        "logs/{cohort}/bootstrap/jackknife.benchmark.tsv"
+    conda:
+        "../envs/alliance.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
+    params:
+        code=code_version("../scripts/bootstrap_jackknife.py"),
+        seed=BOOTSTRAP.seed,
+        groups=BOOTSTRAP.jackknife_groups,
+    script:
+        "../scripts/bootstrap_jackknife.py"
+
+
+rule bootstrap_intervals:
+    input:
+        shards=bootstrap_shards(".csv"),
+        variance_shards=bootstrap_shards(".variance.csv"),
+        jackknife="results/{cohort}/bootstrap/jackknife.csv",
+        estimates="results/{cohort}/bootstrap/full_estimates.csv",
+        patients="results/{cohort}/clean/patients.csv",
+        wai_long="results/{cohort}/clean/wai_long.csv",
+        outcomes_long="results/{cohort}/clean/outcomes_long.csv",
+        catalogue=SETTINGS.files.models,
+    output:
+        **{
+            name: f"results/{{cohort}}/bootstrap/{name}.csv"
+            for name in layout.BOOTSTRAP_OUTPUTS
+        },
+    log:
+        "logs/{cohort}/bootstrap/intervals.log",
+    conda:
+        "../envs/alliance.yaml"
+    threads: 1
+    params:
+        code=code_version("../scripts/bootstrap_intervals.py"),
+        seed=BOOTSTRAP.seed,
+        replicates=BOOTSTRAP.replicates,
+        confidence=BOOTSTRAP.confidence,
+    script:
+        "../scripts/bootstrap_intervals.py"
