@@ -23,7 +23,9 @@ write_csv(table, snakemake.output.intervals)
 status = fit_status(replicates)
 write_csv(status, snakemake.output.fit_status)
 catalogue = load_catalogue(snakemake.input.catalogue)
-nulls = null_models(catalogue, *read_clean(snakemake.input))
+nulls, untested = null_models(catalogue, *read_clean(snakemake.input))
+for model_id, reason in untested:
+    log.warning(f"slope variance test {model_id}: {reason}")
 write_csv(variance_tests(nulls, variance.sort_values("replicate", kind="stable"), params.seed), snakemake.output.variance_tests)
 log.info(
     f"{len(replicates)} replicates from {len(shards)} shards: {table['model_id'].nunique()} models, "

@@ -44,5 +44,7 @@ def tested(null, values):
     log.info(f"slope variance test {null.model_id}: {len(values)} simulated cohorts done, {failed} failed")
 
 
-nulls = null_models(catalogue, patients, wai_long, outcomes_long)
+nulls, untested = null_models(catalogue, patients, wai_long, outcomes_long)
+for model_id, reason in untested:
+    log.warning(f"slope variance test {model_id}: {reason}")
 write_csv(run_tests(nulls, snakemake.params.seed, variance_replicates, tested), snakemake.output.variance)

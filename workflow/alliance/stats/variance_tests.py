@@ -58,11 +58,13 @@ class NullModel:
 
 
 def tested_models(catalogue: Catalogue) -> list[ModelSpec]:
-    """The references of the predictor models that are plain growth models (no predictor, subset or control):
-    the unconditional growth model of each outcome."""
-    ids = dict.fromkeys(spec.reference for spec in catalogue.models if spec.base is None and spec.reference)
-    specs = [catalogue.model(str(model_id)) for model_id in ids]
-    return [s for s in specs if s.kind == "growth" and s.predictor is None and not s.subset and not s.controls]
+    """The catalogue's plain growth models (no predictor, subset or control): the unconditional growth
+    model of each outcome, the reference rows of Tables III and IV."""
+    return [
+        spec
+        for spec in catalogue.models
+        if spec.base is None and spec.kind == "growth" and spec.predictor is None and not spec.subset and not spec.controls
+    ]
 
 
 def _fit(data: GrowthData, reml: bool, start: np.ndarray | None = None, curvature: np.ndarray | None = None):
@@ -100,9 +102,22 @@ def null_model(spec: ModelSpec, data: GrowthData, reml: bool) -> NullModel:
     )
 
 
-def null_models(catalogue: Catalogue, patients: pd.DataFrame, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame) -> list[NullModel]:
+def null_models(
+    catalogue: Catalogue, patients: pd.DataFrame, wai_long: pd.DataFrame, outcomes_long: pd.DataFrame
+) -> tuple[list[NullModel], list[tuple[str, str]]]:
+    """The tested models fitted on the full data, and (model id, why) for those that cannot be tested (an
+    instrument not collected, a fit that fails)."""
     reml = catalogue.settings.method.upper() == "REML"
-    return [null_model(spec, model_data(spec, patients, wai_long, outcomes_long), reml) for spec in tested_models(catalogue)]
+    nulls, skipped = [], []
+    for spec in tested_models(catalogue):
+        try:
+            data = model_data(spec, patients, wai_long, outcomes_long)
+            if data.n_patients < 3:
+                raise FitFailed(f"{data.n_patients} patients with assessments")
+            nulls.append(null_model(spec, data, reml))
+        except (FitFailed, np.linalg.LinAlgError, ValueError) as error:
+            skipped.append((spec.id, f"not tested: {error}"))
+    return nulls, skipped
 
 
 def simulated_statistic(null: NullModel, seed: int, replicate: int) -> float:
