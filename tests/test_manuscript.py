@@ -8,6 +8,7 @@ written for every catalogue model from chosen estimates, so a test can reverse a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -22,14 +23,16 @@ import pandas as pd
 import pytest
 from alliance import layout
 from alliance.build.pdf_engines import find_pdf_engine
-from alliance.data.pipeline import write_json
+from alliance.data.pipeline import write_csv, write_json
 from alliance.report.descriptives import write_descriptive_tables
+from alliance.report.intervals import read_intervals
 from alliance.report.manuscript import apa, descriptives, filters, numbers, provenance, render
 from alliance.report.manuscript import documents as conversion
 from alliance.report.missing_data import write_missing_data
 from alliance.report.robustness import write_robustness_tables
 from alliance.report.table_rows import load_table_rows
 from alliance.report.tables import write_model_tables
+from alliance.stats import bootstrap, bootstrap_intervals
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.model_runs import PATTERN_AVERAGED_COLUMNS
 from scipy import stats
@@ -127,6 +130,16 @@ def declared(folder: Path, names: list[str]) -> dict[str, Path]:
     return layout.by_name(folder / name for name in names)
 
 
+@functools.lru_cache(maxsize=1)
+def bootstrap_intervals_table() -> pd.DataFrame:
+    """bootstrap/intervals.csv of a small bootstrap (10 replicates, 10 jackknife groups) of the cohort."""
+    _, _, clean = synthetic_cohort()
+    the_plan = bootstrap.plan(CATALOGUE, clean.patients, clean.wai_long, clean.outcomes_long)
+    replicates = bootstrap.run_shard(the_plan, 1, range(10))
+    jackknife = bootstrap.run_jackknife(the_plan, 10, 1)
+    return bootstrap_intervals.intervals(replicates, jackknife, bootstrap.full_estimates(the_plan), 0.95, 1)
+
+
 def build_outputs(results: Path, min_cell: int = 0, overrides=None) -> Path:
     """A cohort's results directory with every file the manuscript reads (no clean/ data in it)."""
     _, _, clean = synthetic_cohort()
@@ -137,7 +150,11 @@ def build_outputs(results: Path, min_cell: int = 0, overrides=None) -> Path:
         results / "tables",
         layout.table_files([*layout.MODEL_TABLES, *layout.ROBUSTNESS_TABLES, *layout.DESCRIPTIVE_TABLES]),
     )
-    write_model_tables(*model_files, list(CATALOGUE.models), tables, alpha=ALPHA)
+    intervals_file = results / "bootstrap" / "intervals.csv"
+    intervals_file.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(bootstrap_intervals_table(), intervals_file)
+    reported = read_intervals(intervals_file, "percentile", 0.95)
+    write_model_tables(*model_files, list(CATALOGUE.models), tables, alpha=ALPHA, intervals=reported)
     robustness_files = [models / f"{name}.csv" for name in ("likelihood_ratio_tests", "pattern_averaged")]
     write_robustness_tables(*model_files[:2], *robustness_files, CATALOGUE, tables, min_cell)
     write_descriptive_tables(clean.patients, INSTRUMENTS, ROWS, tables, min_cell)
@@ -162,6 +179,7 @@ def inputs(results: Path) -> numbers.ManuscriptInputs:
         summary=results / "missing_data" / layout.MISSING_DATA_SUMMARY,
         descriptives=results / "manuscript" / layout.DESCRIPTIVES,
         catalogue=Path("config/models.yaml"),
+        intervals=results / "bootstrap" / "intervals.csv",
     )
 
 
@@ -174,8 +192,9 @@ def context(results: Path, min_cell: int = 0) -> dict:
             INSTRUMENTS,
             config_files=["config/config.yaml", "config/instruments.yaml", "config/models.yaml"],
             instruments_file="config/instruments.yaml",
+            confidence=0.95,
         )
-    return numbers.build_context(inputs(results), CATALOGUE, values, min_cell=min_cell)
+    return numbers.build_context(inputs(results), CATALOGUE, values, min_cell=min_cell, reported=("percentile", 0.95))
 
 
 def write_text(results: Path, min_cell: int = 0) -> list[Path]:

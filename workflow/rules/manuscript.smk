@@ -33,6 +33,7 @@ rule manuscript_text:
             table=layout.MANUSCRIPT_TABLES,
             ext=(".md", "_full.csv"),
         ),
+        intervals="results/{cohort}/bootstrap/intervals.csv",
         templates=MANUSCRIPT_TEMPLATES,
         catalogue=SETTINGS.files.models,
         instruments=SETTINGS.files.instruments,
@@ -53,6 +54,8 @@ rule manuscript_text:
         analysis=config["analysis"],
         config_files=CONFIG_FILES,
         min_cell=min_cell,
+        reported=SETTINGS.bootstrap.reported,
+        confidence=SETTINGS.bootstrap.confidence,
     script:
         "../scripts/manuscript_text.py"
 

@@ -7,6 +7,7 @@ rule model_tables:
         fits="results/{cohort}/models/fits.csv",
         estimates="results/{cohort}/models/estimates.csv",
         variance_components="results/{cohort}/models/variance_components.csv",
+        intervals="results/{cohort}/bootstrap/intervals.csv",
         catalogue=SETTINGS.files.models,
     output:
         table_3=report(
@@ -35,6 +36,8 @@ rule model_tables:
     params:
         code=code_version("../scripts/model_tables.py"),
         min_cell=min_cell,
+        reported=SETTINGS.bootstrap.reported,
+        confidence=SETTINGS.bootstrap.confidence,
     script:
         "../scripts/model_tables.py"
 

@@ -17,6 +17,7 @@ values = config_values(
     load_instruments(snakemake.input.instruments),
     config_files=snakemake.params.config_files,
     instruments_file=snakemake.input.instruments,
+    confidence=snakemake.params.confidence,
 )
 inputs = ManuscriptInputs.declared(
     models=snakemake.input.models,
@@ -24,8 +25,15 @@ inputs = ManuscriptInputs.declared(
     summary=snakemake.input.summary,
     descriptives=snakemake.input.descriptives,
     catalogue=snakemake.input.catalogue,
+    intervals=snakemake.input.intervals,
 )
-context = build_context(inputs, catalogue, values, min_cell=snakemake.params.min_cell)
+context = build_context(
+    inputs,
+    catalogue,
+    values,
+    min_cell=snakemake.params.min_cell,
+    reported=(snakemake.params.reported, snakemake.params.confidence),
+)
 written = write_manuscript(
     snakemake.input.templates, context, catalogue.settings.alpha, layout.by_name(snakemake.output)
 )

@@ -4,6 +4,7 @@
 
 from alliance import layout
 from alliance.logs import step_logger
+from alliance.report.intervals import read_intervals
 from alliance.report.tables import write_model_tables
 from alliance.stats.catalogue import load_catalogue
 
@@ -17,5 +18,6 @@ written = write_model_tables(
     layout.by_name(snakemake.output),
     alpha=catalogue.settings.alpha,
     min_cell=int(snakemake.params.min_cell),
+    intervals=read_intervals(snakemake.input.intervals, snakemake.params.reported, snakemake.params.confidence),
 )
 log.info(f"wrote {len(written)} files")

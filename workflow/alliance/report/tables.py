@@ -25,6 +25,7 @@ import pandas as pd
 
 from alliance import layout as file_layout
 from alliance.report.disclosure import count_cell
+from alliance.report.intervals import FALLBACK_MARK, Interval, ReportedIntervals, describe
 from alliance.report.formatting import (
     DAGGER,
     DOUBLE_DAGGER,
@@ -118,6 +119,7 @@ FULL_COLUMNS = (
     "p",
     "95% CI",
     "Explained %",
+    "Explained % CI",
     "Log-likelihood",
     "AIC",
     "BIC",
@@ -205,10 +207,17 @@ class ModelOutputs:
     fits: Mapping[str, Mapping[str, Any]]
     estimates: Mapping[str, list[dict[str, Any]]]
     components: Mapping[str, list[dict[str, Any]]]
+    intervals: ReportedIntervals | None = None  # the bootstrap's, beside the explained variance
 
     @classmethod
-    def of(cls, fits: pd.DataFrame, estimates: pd.DataFrame, variance_components: pd.DataFrame) -> ModelOutputs:
-        return cls(first_by_model(fits), records_by_model(estimates), records_by_model(variance_components))
+    def of(
+        cls,
+        fits: pd.DataFrame,
+        estimates: pd.DataFrame,
+        variance_components: pd.DataFrame,
+        intervals: ReportedIntervals | None = None,
+    ) -> ModelOutputs:
+        return cls(first_by_model(fits), records_by_model(estimates), records_by_model(variance_components), intervals)
 
 
 @dataclass(frozen=True)
@@ -225,6 +234,7 @@ class TableModel:
     fit: Mapping[str, Any] | None  # None: not in the model outputs
     terms: Mapping[str, Mapping[str, Any]]
     components: Sequence[Mapping[str, Any]]
+    explained_intervals: Mapping[str, Interval] = field(default_factory=dict)  # by component: intercept, slope
 
     @property
     def statistics(self) -> Mapping[str, Any]:
@@ -269,7 +279,17 @@ def table_model(spec: Any, outputs: ModelOutputs, labels: Mapping[str, str]) -> 
         fit=fit,
         terms={text(row.get("term")): row for row in outputs.estimates.get(model_id, [])},
         components=outputs.components.get(model_id, []),
+        explained_intervals=_explained_intervals(outputs.intervals, model_id),
     )
+
+
+def _explained_intervals(intervals: ReportedIntervals | None, model_id: str) -> dict[str, Interval]:
+    found = {}
+    for name in ("intercept", "slope"):
+        interval = intervals.get(model_id, f"explained_{name}_pct") if intervals is not None else None
+        if interval is not None:
+            found[name] = interval
+    return found
 
 
 # --------------------------------------------------------------------------------------------------
@@ -358,8 +378,10 @@ def _random_lines(model: TableModel) -> list[dict[str, str]]:
     for component in model.components:
         name = text(component.get("component"))
         explained = ""
+        interval = ""
         if model.predictor and name in ("intercept", "slope"):
             explained = format_integer(model.statistics.get(f"explained_{name}_pct"))
+            interval = _interval_cell(model.explained_intervals.get(name))
         lines.append(
             {
                 "Effect": "Random",
@@ -369,9 +391,17 @@ def _random_lines(model: TableModel) -> list[dict[str, str]]:
                 "t / Z": format_fixed(component.get("statistic"), 2),
                 "p": format_p(component.get("p_value")),
                 "Explained %": explained,
+                "Explained % CI": interval,
             }
         )
     return lines
+
+
+def _interval_cell(interval: Interval | None) -> str:
+    """[low, high] of a bootstrap interval, marked where it is the percentile one standing in for BCa."""
+    if interval is None or not interval.defined:
+        return ""
+    return f"[{format_integer(interval.low)}, {format_integer(interval.high)}]" + (FALLBACK_MARK if interval.fallback else "")
 
 
 def full_rows(model: TableModel, min_cell: int) -> list[dict[str, str]]:
@@ -475,7 +505,7 @@ def _paper_notes(
     return (*notes, *remarks.absent())
 
 
-def _full_notes(number: str, alpha: float, remarks: Remarks) -> tuple[str, ...]:
+def _full_notes(number: str, alpha: float, remarks: Remarks, intervals: ReportedIntervals | None) -> tuple[str, ...]:
     notes = [
         (
             f"Notes: All fixed effects and variance components of the models of Table {number}. "
@@ -483,6 +513,7 @@ def _full_notes(number: str, alpha: float, remarks: Remarks) -> tuple[str, ...]:
             "and 95% confidence interval (CI). Random effects: variance components with SE, Wald Z and p. "
             "Explained %: reduction of the reference model's intercept (slope) variance."
         ),
+        *([f"Explained % CI: {describe(intervals)}."] if intervals is not None and intervals.by_quantity else []),
         f"Significance level: {_alpha_text(alpha)}. Time in months since admission.",
         *_estimation_notes(remarks),
         *(f"{DAGGER} {failure}" for failure in remarks.failures),
@@ -526,6 +557,7 @@ def model_table(
     alpha: float = 0.05,
     mark_reference: bool = False,
     min_cell: int = 0,
+    intervals: ReportedIntervals | None = None,
 ) -> TableFrame:
     """The models of the catalogue whose ``table`` is ``table_id``, in catalogue order, in both layouts.
 
@@ -537,7 +569,7 @@ def model_table(
     specs = [m for m in catalogue_models if _field(m, "table") == table_id]
     ids_in_table = {text(_field(m, "id")) for m in specs}
     referenced = {text(_field(m, "reference")) for m in specs if _field(m, "reference")} & ids_in_table
-    outputs = ModelOutputs.of(fits, estimates, variance_components)
+    outputs = ModelOutputs.of(fits, estimates, variance_components, intervals)
     labels = _variable_labels(catalogue_models)
     rows, remarks = Rows(), Remarks()
     previous_outcome: str | None = None
@@ -558,11 +590,17 @@ def model_table(
         rows.add(model.id, paper, full_rows(model, min_cell))
         previous_outcome = model.outcome
     with_moderator = table_id == "table_4" or any(_field(m, "moderator") for m in specs)
-    return _table_frame(table_id, rows, remarks, alpha, mark_reference, with_moderator)
+    return _table_frame(table_id, rows, remarks, alpha, mark_reference, with_moderator, outputs.intervals)
 
 
 def _table_frame(
-    table_id: str, rows: Rows, remarks: Remarks, alpha: float, mark_reference: bool, with_moderator: bool
+    table_id: str,
+    rows: Rows,
+    remarks: Remarks,
+    alpha: float,
+    mark_reference: bool,
+    with_moderator: bool,
+    intervals: ReportedIntervals | None = None,
 ) -> TableFrame:
     number = table_number(table_id)
     title = TITLES.get(table_id, "Linear mixed model estimations.")
@@ -585,7 +623,7 @@ def _table_frame(
         title=title + " All estimates.",
         frame=pd.DataFrame(rows.full, columns=list(FULL_COLUMNS)),
         align=tuple("l" if c in FULL_TEXT_COLUMNS else "r" for c in FULL_COLUMNS),
-        notes=_full_notes(number, alpha, remarks),
+        notes=_full_notes(number, alpha, remarks, intervals),
         model_ids=tuple(rows.full_ids),
     )
     return TableFrame(table_id=table_id, paper=paper, full=full)
@@ -613,10 +651,13 @@ def write_model_tables(
     alpha: float = 0.05,
     table_ids: Sequence[str] = file_layout.MODEL_TABLES,
     min_cell: int = 0,
+    intervals: ReportedIntervals | None = None,
 ) -> list[Path]:
-    """Every table of ``table_ids`` from the model outputs, written to the declared ``files`` (by name)."""
+    """Every table of ``table_ids`` from the model outputs (and the bootstrap ``intervals`` beside the
+    explained variance of the full layouts), written to the declared ``files`` (by name)."""
     frames = read_model_outputs(fits, estimates, variance_components)
     tables = [
-        model_table(table_id, catalogue_models, *frames, alpha=alpha, min_cell=min_cell) for table_id in table_ids
+        model_table(table_id, catalogue_models, *frames, alpha=alpha, min_cell=min_cell, intervals=intervals)
+        for table_id in table_ids
     ]
     return write_tables(tables, files)

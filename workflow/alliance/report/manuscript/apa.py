@@ -22,7 +22,9 @@ def minus(text: str) -> str:
 def format_value(kind: str, value: float) -> str:
     """The printed text of one number. Kinds: ``fixed<N>`` (N decimals), ``int``, ``p`` (3 decimals, no
     leading zero, "< .001"), ``corr`` (2 decimals, no leading zero), ``prob`` (a probability such as alpha
-    as given, no leading zero), ``pct<N>`` (N decimals)."""
+    as given, no leading zero), ``pct<N>`` (N decimals), ``level`` (a confidence level 0.95 as 95)."""
+    if kind == "level":
+        return format(100 * value, "g")
     if kind == "int":
         return minus(format_integer(value))
     if kind == "p":

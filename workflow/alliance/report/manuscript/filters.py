@@ -134,6 +134,26 @@ class Filters:
             return self.recorder.mark(number, f"pct{places}")
         return self.recorder.mark(number, f"pct{places}") + ("%" if not number.suppressed else " patients")
 
+    def explained(self, model: Mapping[str, Any], which: str = "slope", places: int = 0) -> str:
+        """A model's explained intercept or slope variance with its bootstrap interval (APA):
+        "31%, 95% bootstrap CI [12%, 45%]"; the words alone where the number does not exist."""
+        value = model[f"explained_{which}_pct"]
+        text = self.pct(value, places)
+        if sourced(value).reason or sourced(value).suppressed or "explained_ci" not in model:
+            return text  # (no "explained_ci": a context built without the bootstrap's intervals)
+        interval = model["explained_ci"].get(which)
+        if interval is None:
+            raise ManuscriptError(f"no bootstrap interval for the explained {which} variance of model {model['id']}")
+        low, high = sourced(interval["ci_low"]), sourced(interval["ci_high"])
+        level = self.level(interval["level"])
+        if low.reason or high.reason:
+            return f"{text}, {level} bootstrap CI {low.reason or high.reason}"
+        return f"{text}, {level} bootstrap CI [{self.pct(low, places)}, {self.pct(high, places)}]"
+
+    def level(self, value: Any) -> str:
+        """A confidence level: 0.95 -> "95%"."""
+        return self.recorder.mark(sourced(value), "level") + "%"
+
     def corr(self, value: Any) -> str:
         return self.recorder.mark(sourced(value), "corr")
 
@@ -223,7 +243,7 @@ class Filters:
 
 
 NUMBER_FILTERS = (
-    "num", "integer", "pct", "corr", "prob", "p", "est_se", "ci", "t_test", "coef", "chi2", "mean_sd",
+    "num", "integer", "pct", "explained", "level", "corr", "prob", "p", "est_se", "ci", "t_test", "coef", "chi2", "mean_sd",
     "admission", "discharge", "ps", "claim", "group_claims", "collected_only",
 )  # fmt: skip
 # Pairs for group_claims: (name, one of the record's effects).

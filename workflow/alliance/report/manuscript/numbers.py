@@ -23,6 +23,7 @@ import pandas as pd
 from alliance import layout
 from alliance.report.disclosure import UNDEFINED, is_small
 from alliance.report.formatting import to_float, truthy
+from alliance.report.intervals import ReportedIntervals, read_intervals
 from alliance.report.manuscript.filters import sourced, unavailable
 from alliance.report.manuscript.provenance import NOT_DEFINED, Num, csv_key, read_text_csv, source_label
 from alliance.stats.catalogue import CLINICAL_OUTCOMES, Catalogue, ModelSpec, holds, variant_model_id
@@ -51,6 +52,7 @@ class ManuscriptInputs:
     descriptives: Path  # manuscript/descriptives.json
     tables: Mapping[str, Path]  # the tables' files by file name: table_1.md, table_outcome_change_full.csv, ...
     catalogue: Path  # the model catalogue, the source of alpha
+    intervals: Path | None = None  # bootstrap/intervals.csv
 
     @classmethod
     def declared(
@@ -60,6 +62,7 @@ class ManuscriptInputs:
         summary: str | Path,
         descriptives: str | Path,
         catalogue: str | Path,
+        intervals: str | Path | None = None,
     ) -> ManuscriptInputs:
         """From the rule's inputs: the model outputs and the tables (lists of files), and the rest."""
         by_name = layout.by_name(models)
@@ -68,7 +71,15 @@ class ManuscriptInputs:
             for name in ("fits", "estimates", "variance_components", "likelihood_ratio_tests")
         )
         return cls(
-            fits, estimates, variance, lrt, Path(summary), Path(descriptives), layout.by_name(tables), Path(catalogue)
+            fits,
+            estimates,
+            variance,
+            lrt,
+            Path(summary),
+            Path(descriptives),
+            layout.by_name(tables),
+            Path(catalogue),
+            Path(intervals) if intervals is not None else None,
         )
 
     @property
@@ -221,6 +232,37 @@ def _with_reasons(record: dict[str, Any], spec: ModelSpec, sources: Mapping[str,
     return record
 
 
+def add_explained_intervals(records: Mapping[str, dict[str, Any]], intervals: ReportedIntervals, level: Num) -> None:
+    """Each predictor model's bootstrap intervals of its explained intercept and slope variance
+    (``explained_ci``), sourced to bootstrap/intervals.csv; an interval no resample could give is
+    "not estimable"."""
+    for model_id, record in records.items():
+        found = {}
+        for which in ("intercept", "slope"):
+            interval = intervals.get(model_id, f"explained_{which}_pct")
+            if interval is None:
+                continue
+            selectors = {"model_id": model_id, "quantity": interval.quantity, "method": interval.method}
+            bounds = {
+                name: Num(value, intervals.file, csv_key(selectors, name))
+                for name, value in (("ci_low", interval.low), ("ci_high", interval.high))
+            }
+            found[which] = {**_said(bounds, "not estimable"), "level": level, "method": interval.method}
+        record["explained_ci"] = found
+
+
+def bootstrap_record(intervals: ReportedIntervals, level: Num) -> dict[str, Any]:
+    """How the intervals were made, for the methods text."""
+    first = next(iter(intervals.by_quantity.values()), None)
+    selectors = {"model_id": first.model_id, "quantity": first.quantity, "method": first.method} if first else {}
+    return {
+        "replicates": Num(float(intervals.replicates), intervals.file, csv_key(selectors, "replicates")),
+        "level": level,
+        "method": intervals.method,
+        "falls_back": intervals.falls_back,
+    }
+
+
 def collected_outcomes(fits: pd.DataFrame) -> dict[str, bool]:
     """Per clinical outcome, whether the cohort collected it: not when its models were "not collected"
     (an optional instrument absent from the exports); templates leave such an outcome out."""
@@ -365,11 +407,14 @@ def build_context(
     min_cell: int = 0,
     table_ids: Sequence[str] = layout.MANUSCRIPT_TABLES,
     figures: Mapping[str, str] | None = None,
+    reported: tuple[str, float] = ("bca", 0.95),
 ) -> dict[str, Any]:
+    # reported: (method, confidence); the confidence as a sourced number comes from config_values.
     """The rendering context of a cohort's manuscript, from its declared aggregate outputs only.
 
     ``config_values``: the configuration numbers the text names
-    (:func:`alliance.report.manuscript.provenance.config_values`).
+    (:func:`alliance.report.manuscript.provenance.config_values`); ``reported``: the bootstrap interval shown
+    beside the explained variance (method, confidence; config ``bootstrap``).
     """
     fits, estimates, variance, lrt = (
         read_text_csv(path)
@@ -382,7 +427,14 @@ def build_context(
     missing["summary"]["groups"] = disclose_groups(missing["summary"]["groups"], min_cell)
     described = json.loads(Path(inputs.descriptives).read_text(encoding="utf-8"))
     collected = collected_outcomes(fits)
+    bootstrap = None
+    if inputs.intervals is not None:
+        level = config_values.get("bootstrap_confidence", Num(reported[1], "--config", "bootstrap.confidence"))
+        intervals = read_intervals(inputs.intervals, reported[0], level.value, source_label(inputs.intervals))
+        add_explained_intervals(records, intervals, level)
+        bootstrap = bootstrap_record(intervals, level)
     return {
+        "bootstrap": bootstrap,
         "collected": {k: v and (k not in CLINICAL_OUTCOMES or k in change) for k, v in collected.items()},
         "alpha": Num(catalogue.settings.alpha, str(inputs.catalogue), "settings.alpha"),
         "method": catalogue.settings.method,

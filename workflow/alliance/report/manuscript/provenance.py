@@ -271,11 +271,16 @@ def config_source(config_files: Sequence[str | Path], key: str, value: Any) -> s
 
 
 def config_values(
-    analysis: Mapping[str, Any], instruments: Any, config_files: Sequence[str | Path], instruments_file: str | Path
+    analysis: Mapping[str, Any],
+    instruments: Any,
+    config_files: Sequence[str | Path],
+    instruments_file: str | Path,
+    confidence: float | None = None,
 ) -> dict[str, Any]:
     """The configuration numbers the text names, each a :class:`Num` keyed by its path in the config file
     that sets it (:func:`config_source` among ``config_files``; the instruments' in ``instruments_file``):
-    the GAF cut-off, the assessment schedule, the WAI scale range, and the WSAS and BSI cut-offs."""
+    the GAF cut-off, the assessment schedule, the WAI scale range, the WSAS and BSI cut-offs, and the
+    bootstrap intervals' ``confidence`` (``bootstrap_confidence``) when given."""
 
     def setting(key: str, value: Any) -> tuple[Any, str]:
         return value, config_source(config_files, f"analysis.{key}", value)
@@ -290,6 +295,17 @@ def config_values(
         "wai_months": schedule("wai_months"),
         "outcome_months": schedule("outcome_months"),
         **instrument_values(instruments, str(instruments_file)),
+        **(
+            {}
+            if confidence is None
+            else {
+                "bootstrap_confidence": Num(
+                    float(confidence),
+                    config_source(config_files, "bootstrap.confidence", confidence),
+                    "bootstrap.confidence",
+                )
+            }
+        ),
     }
 
 
