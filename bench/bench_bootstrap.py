@@ -29,7 +29,11 @@ TARGET = "results/synthetic/bootstrap/intervals.csv"
 def run(project: Path, *args: str) -> float:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=project, capture_output=True, text=True
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"snakemake failed:\n{result.stderr[-3000:]}")
@@ -40,7 +44,9 @@ def configure(project: Path, replicates: int, shard_size: int) -> None:
     path = project / "config" / "config.yaml"
     text = path.read_text(encoding="utf-8")
     for key, value in (("replicates", replicates), ("shard_size", shard_size)):
-        text = re.sub(rf"^(bootstrap:\n(?:  .*\n|\n)*?  {key}:\s*)\d+", rf"\g<1>{value}", text, count=1, flags=re.M)
+        text = re.sub(
+            rf"^(bootstrap:\n(?:  .*\n|\n)*?  {key}:\s*)\d+", rf"\g<1>{value}", text, count=1, flags=re.MULTILINE
+        )
     path.write_text(text, encoding="utf-8")
 
 

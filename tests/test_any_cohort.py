@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import yaml
 from alliance.build.project import copy_project
-from quick_bootstrap import quick_bootstrap
 from alliance.data.instruments import load_instruments
 from alliance.data.synthetic import simulate_cohort, write_exports
 from alliance.data.synthetic_parameters import load_parameters
 from alliance.stats.model_runs import STATUSES
 from conftest import build_project
+from quick_bootstrap import quick_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONAL_FILES = ("wsas", "bsi18", "sipp_sf", "eq5d")

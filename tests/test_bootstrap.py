@@ -42,8 +42,7 @@ def materialised(data: GrowthData, draw: np.ndarray) -> GrowthData:
     """The resample as rows: each draw of a patient a patient of its own."""
     patients = pd.unique(data.frame["patient_id"])
     parts = [
-        data.frame[data.frame["patient_id"] == patients[i]].assign(patient_id=f"r{k:05d}")
-        for k, i in enumerate(draw)
+        data.frame[data.frame["patient_id"] == patients[i]].assign(patient_id=f"r{k:05d}") for k, i in enumerate(draw)
     ]
     return GrowthData(pd.concat(parts, ignore_index=True), data.terms, data.random_slope)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from alliance.build.project import copy_project
-from quick_bootstrap import quick_bootstrap
 from alliance.stats.catalogue import load_catalogue
 from conftest import results_digests
+from quick_bootstrap import quick_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]

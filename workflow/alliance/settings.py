@@ -123,7 +123,9 @@ class BootstrapSettings:
     shard_size: int = 500  # replicates per Snakemake job
     seed: int = 20201012
     confidence: float = 0.95
-    reported: str = "percentile"  # the interval the tables and the text show: percentile | bca (percentile where undefined)
+    reported: str = (
+        "percentile"  # the interval the tables and the text show: percentile | bca (percentile where undefined)
+    )
     # BCa's acceleration from a jackknife over at most this many groups of patients (each patient its own
     # group in cohorts up to this size): its cost stays linear in patients.
     jackknife_groups: int = 200
@@ -200,7 +202,11 @@ def _power(spec: Mapping[str, Any], where: str) -> PowerSettings:
     power = PowerSettings(**{**spec, **sequences, "effects": dict(spec.get("effects", {}))})
     unknown = sorted(set(power.effects) - set(power.findings))
     if unknown:
-        raise ConfigError(f"effects are given for findings not in power.findings: {', '.join(unknown)}", file=where, key="power.effects")
+        raise ConfigError(
+            f"effects are given for findings not in power.findings: {', '.join(unknown)}",
+            file=where,
+            key="power.effects",
+        )
     return power
 
 

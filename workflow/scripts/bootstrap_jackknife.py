@@ -4,7 +4,6 @@
 # ruff: noqa: F821
 
 import pandas as pd
-
 from alliance.data.pipeline import read_clean, write_csv
 from alliance.logs import step_logger
 from alliance.stats.bootstrap import full_estimates, plan, run_jackknife

@@ -5,6 +5,7 @@ cohorts (rule bootstrap_shard)."""
 
 from collections import Counter
 
+import numpy as np
 from alliance.data.pipeline import read_clean, write_csv
 from alliance.logs import step_logger
 from alliance.stats.bootstrap import plan, run_shard
@@ -40,7 +41,7 @@ write_csv(run_shard(the_plan, snakemake.params.seed, replicates, progress), snak
 
 
 def tested(null, values):
-    failed = int((values != values).sum())
+    failed = int(np.isnan(values).sum())
     log.info(f"slope variance test {null.model_id}: {len(values)} simulated cohorts done, {failed} failed")
 
 

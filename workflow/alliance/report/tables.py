@@ -25,7 +25,6 @@ import pandas as pd
 
 from alliance import layout as file_layout
 from alliance.report.disclosure import count_cell
-from alliance.report.intervals import FALLBACK_MARK, Interval, ReportedIntervals, describe
 from alliance.report.formatting import (
     DAGGER,
     DOUBLE_DAGGER,
@@ -47,6 +46,7 @@ from alliance.report.formatting import (
     truthy,
     write_tables,
 )
+from alliance.report.intervals import FALLBACK_MARK, Interval, ReportedIntervals, describe
 from alliance.stats import catalogue
 from alliance.stats.model_runs import not_collected_reason
 
@@ -401,7 +401,9 @@ def _interval_cell(interval: Interval | None) -> str:
     """[low, high] of a bootstrap interval, marked where it is the percentile one standing in for BCa."""
     if interval is None or not interval.defined:
         return ""
-    return f"[{format_integer(interval.low)}, {format_integer(interval.high)}]" + (FALLBACK_MARK if interval.fallback else "")
+    return f"[{format_integer(interval.low)}, {format_integer(interval.high)}]" + (
+        FALLBACK_MARK if interval.fallback else ""
+    )
 
 
 def full_rows(model: TableModel, min_cell: int) -> list[dict[str, str]]:

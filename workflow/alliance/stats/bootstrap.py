@@ -35,7 +35,10 @@ from alliance.stats.engine import (
 from alliance.stats.model_data import model_data
 from alliance.stats.resampling import ResampleFits, fit_resamples
 
-VARIANCE_NAMES = {4: ("var_intercept", "cov_intercept_slope", "var_slope", "var_residual"), 2: ("var_intercept", "var_residual")}
+VARIANCE_NAMES = {
+    4: ("var_intercept", "cov_intercept_slope", "var_slope", "var_residual"),
+    2: ("var_intercept", "var_residual"),
+}
 EXPLAINED = (("explained_intercept_pct", "var_intercept"), ("explained_slope_pct", "var_slope"))
 USED = ("converged", "singular")  # a singular fit is an estimate (a zero variance), and is kept
 

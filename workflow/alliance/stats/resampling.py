@@ -223,7 +223,9 @@ def _bfgs(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
     sHs = (s * Hs).sum(1)
     ok = (sy > 0) & (sHs > 0)
     H = H.copy()
-    H[ok] += y[ok, :, None] * y[ok, None, :] / sy[ok, None, None] - Hs[ok, :, None] * Hs[ok, None, :] / sHs[ok, None, None]
+    H[ok] += (
+        y[ok, :, None] * y[ok, None, :] / sy[ok, None, None] - Hs[ok, :, None] * Hs[ok, None, :] / sHs[ok, None, None]
+    )
     return H
 
 
@@ -338,7 +340,9 @@ def _beta(ss: SufficientStatistics, factor: np.ndarray) -> np.ndarray:
     return engine.evaluate(ss, factor).beta
 
 
-def _batched(ss: SufficientStatistics, draws: Sequence[np.ndarray], start: np.ndarray, curvature: np.ndarray, width: int):
+def _batched(
+    ss: SufficientStatistics, draws: Sequence[np.ndarray], start: np.ndarray, curvature: np.ndarray, width: int
+):
     """The resamples the stacked search settles (their answers by position), and those it leaves to the
     one-by-one refit."""
     scale = ldl_scale(ss)
@@ -385,7 +389,13 @@ def fit_resamples(
         resample = ss.take(draws[r])
         try:
             estimate = estimate_from(resample, reml, start, curvature)
-            answers[r] = _answer(resample, estimate.factor, sigma_hat(resample, estimate.factor, reml), _beta(resample, estimate.factor), estimate.converged)
+            answers[r] = _answer(
+                resample,
+                estimate.factor,
+                sigma_hat(resample, estimate.factor, reml),
+                _beta(resample, estimate.factor),
+                estimate.converged,
+            )
         except (FitFailed, np.linalg.LinAlgError) as error:
             reasons[r] = f"fit failed: {error}"
     for r, (theta_r, beta_r, status_r) in answers.items():

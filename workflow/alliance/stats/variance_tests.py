@@ -63,14 +63,20 @@ def tested_models(catalogue: Catalogue) -> list[ModelSpec]:
     return [
         spec
         for spec in catalogue.models
-        if spec.base is None and spec.kind == "growth" and spec.predictor is None and not spec.subset and not spec.controls
+        if spec.base is None
+        and spec.kind == "growth"
+        and spec.predictor is None
+        and not spec.subset
+        and not spec.controls
     ]
 
 
 def _fit(data: GrowthData, reml: bool, start: np.ndarray | None = None, curvature: np.ndarray | None = None):
     """(factor, log-likelihood (or REML criterion / -2) at the optimum, the statistics)."""
     ss = sufficient_statistics(data)
-    estimate = ExactEngine().estimate(data, ss, reml, ()) if start is None else estimate_from(ss, reml, start, curvature)
+    estimate = (
+        ExactEngine().estimate(data, ss, reml, ()) if start is None else estimate_from(ss, reml, start, curvature)
+    )
     if not estimate.converged:
         raise FitFailed("not converged")
     return estimate.factor, -0.5 * profiled_deviance(ss, estimate.factor, reml)[0], ss
@@ -135,7 +141,12 @@ def simulated_statistic(null: NullModel, seed: int, replicate: int) -> float:
     return max(2.0 * (alt - restricted), 0.0)
 
 
-def run_tests(nulls: Sequence[NullModel], seed: int, replicates: range, progress: Callable[[NullModel, np.ndarray], None] | None = None) -> pd.DataFrame:
+def run_tests(
+    nulls: Sequence[NullModel],
+    seed: int,
+    replicates: range,
+    progress: Callable[[NullModel, np.ndarray], None] | None = None,
+) -> pd.DataFrame:
     """The simulated statistics of replicates ``replicates``: column ``<model>/statistic`` per model."""
     frame = pd.DataFrame({"replicate": list(replicates)})
     for null in nulls:
