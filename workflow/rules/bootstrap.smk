@@ -1,29 +1,6 @@
 # The patient-level bootstrap (alliance.stats.bootstrap): the replicates run in shards, one job each with
 # streams derived from the seed and each replicate's number (so any split gives the same numbers); the
 # jackknife for the BCa acceleration runs beside them; a last step gathers them into the intervals.
-BOOTSTRAP = SETTINGS.bootstrap
-
-
-def shard_range(shard, total):
-    """The replicate numbers of one shard, out of ``total``."""
-    first = int(shard) * BOOTSTRAP.shard_size
-    return range(min(first, total), min(first + BOOTSTRAP.shard_size, total))
-
-
-def bootstrap_shards(suffix):
-    """The shards' files of one kind (".csv": the replicates; ".variance.csv": the variance tests')."""
-
-    def files(wildcards):
-        return expand(
-            "results/{cohort}/bootstrap/shards/{shard}{suffix}",
-            cohort=wildcards.cohort,
-            shard=range(BOOTSTRAP.shards),
-            suffix=suffix,
-        )
-
-    return files
-
-
 rule bootstrap_shard:
     input:
         patients="results/{cohort}/clean/patients.csv",

@@ -174,3 +174,27 @@ if MANUSCRIPT_PDF and not find_pdf_engine():
         + ", ".join(PDF_ENGINES)
         + " (e.g. `sudo apt-get install texlive-xetex`), or set `manuscript: {pdf: false}`"
     )
+
+
+# The bootstrap's shards (workflow/rules/bootstrap.smk).
+BOOTSTRAP = SETTINGS.bootstrap
+
+
+def shard_range(shard, total):
+    """The replicate numbers of one shard, out of ``total``."""
+    first = int(shard) * BOOTSTRAP.shard_size
+    return range(min(first, total), min(first + BOOTSTRAP.shard_size, total))
+
+
+def bootstrap_shards(suffix):
+    """The shards' files of one kind (".csv": the replicates; ".variance.csv": the variance tests')."""
+
+    def files(wildcards):
+        return expand(
+            "results/{cohort}/bootstrap/shards/{shard}{suffix}",
+            cohort=wildcards.cohort,
+            shard=range(BOOTSTRAP.shards),
+            suffix=suffix,
+        )
+
+    return files
