@@ -1,5 +1,5 @@
-"""A small bootstrap for the tests that build a project copy: 40 replicates in two shards, 20 jackknife
-groups and 20 simulated cohorts per slope-variance test, in place of the 2,000 / 200 / 500 of
+"""A small bootstrap for the tests that build a project copy: 20 replicates in two shards, 10 jackknife
+groups and 10 simulated cohorts per slope-variance test, in place of the 2,000 / 200 / 500 of
 config/config.yaml. The code is the same; only B differs (bench/ measures the default)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-QUICK = {"replicates": 40, "shard_size": 20, "jackknife_groups": 20, "variance_test_replicates": 20}
+QUICK = {"replicates": 20, "shard_size": 10, "jackknife_groups": 10, "variance_test_replicates": 10}
 
 
 def quick_bootstrap(project: Path) -> Path:

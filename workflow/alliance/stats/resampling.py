@@ -289,7 +289,6 @@ def _decrement(B: Resamples, x: np.ndarray, now: _Pass, scale: np.ndarray) -> np
 # Fitting the resamples
 # ------------------------------------------------------------------------------------------------------
 
-STATUSES = ("converged", "singular", "not converged", "failed")
 # Patient slots in one stacked batch (R x M): the batch shrinks as cohorts grow, so memory stays bounded.
 BATCH_SLOTS = 2_000_000
 
