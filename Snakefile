@@ -20,6 +20,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/verify.smk"
 include: "workflow/rules/missing_data.smk"
 include: "workflow/rules/manuscript.smk"
+include: "workflow/rules/power.smk"
 
 
 rule all:

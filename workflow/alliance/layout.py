@@ -32,6 +32,10 @@ PATTERN_FIGURES = ("missing_pattern_map", "missing_retention")
 MISSING_DATA_SUMMARY = "summary.json"
 # bootstrap/: the intervals and the slope-variance tests (publishable), and how the refits ended.
 BOOTSTRAP_OUTPUTS = ("intervals", "variance_tests", "fit_status")
+# power/ (on request, `power`): the power of the main findings, its curves and its summary.
+POWER_TABLE = "power.csv"
+POWER_FIGURE = "figure_power"
+POWER_SUMMARY = "summary.md"
 # figures/: Figures 1 and 2 of the paper.
 FIGURES = ("figure_1", "figure_2")
 
@@ -62,6 +66,11 @@ def manuscript_files(pdf: bool) -> list[str]:
     """The manuscript's documents (and its provenance), as the default build writes them."""
     formats = MANUSCRIPT_FORMATS + ((MANUSCRIPT_PDF,) if pdf else ())
     return [f"manuscript.{ext}" for ext in formats] + [PROVENANCE]
+
+
+def power_files() -> list[str]:
+    """The power analysis' files: power.csv, figure_power.png, .svg, .pdf and summary.md."""
+    return [POWER_TABLE, *figure_files([POWER_FIGURE]), POWER_SUMMARY]
 
 
 def by_name(paths: Iterable[str | Path]) -> dict[str, Path]:
