@@ -5,6 +5,7 @@ power.csv, the power curves and one sentence per finding. No workflow is built h
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -468,3 +469,33 @@ def test_the_workflow_stops_at_load_on_a_bad_power_config(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "key 'power.waves'" in output and "8 waves asked for" in output and "Traceback" not in output
+
+
+def test_the_power_target_builds_its_outputs_from_a_built_cohort(default_build, tmp_path):
+    """`snakemake --cores 2 power` on a built project (a small grid): every finding x design in power.csv,
+    the curves and the summary, each job's progress in its log; the default build's files untouched."""
+    from conftest import built_copy
+
+    project = built_copy(default_build, tmp_path / "project")
+    grid = {"n_patients": [40, 80], "waves": [3, 6], "dropout": [0.0], "replicates": 6}
+    (project / "small_grid.yaml").write_text(yaml.safe_dump({"power": grid}))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "power", "--configfile", "small_grid.yaml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, flags=re.MULTILINE))
+    assert ran == {"power_simulation", "power_report", "power"}
+    folder = project / "results" / "synthetic" / "power"
+    power = pd.read_csv(folder / "power.csv")
+    findings = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["power"]["findings"]
+    assert sorted(power["finding"].unique()) == sorted(findings) and len(power) == 4 * len(findings)
+    assert set(power["replicates"]) == {6} and power["power"].between(0, 1).all()
+    assert all((folder / name).stat().st_size > 0 for name in layout.power_files())
+    assert (folder / "summary.md").read_text(encoding="utf-8").count("power to detect") >= len(findings)
+    log = (project / "logs" / "synthetic" / "power" / f"{findings[0]}.log").read_text(encoding="utf-8")
+    assert log.count("/6 replicates), failed fits") == 4  # a line per design
