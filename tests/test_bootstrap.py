@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from alliance.data.pipeline import write_csv
+from alliance.settings import BootstrapSettings
 from alliance.stats import bootstrap, bootstrap_intervals, resampling, variance_tests
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.engine import ExactEngine, GrowthData, fit_growth, sufficient_statistics
@@ -248,3 +249,15 @@ def test_the_variance_test_simulates_the_boundary_null(clean):
     assert list(table.columns) == variance_tests.VARIANCE_TEST_COLUMNS
     assert row["p_mixture"] < row["p_chisq"]
     assert row["p_bootstrap"] == pytest.approx((1 + np.sum(statistics >= row["statistic"])) / 41)
+
+
+@pytest.mark.parametrize(
+    ("replicates", "shard_size", "variance"), [(2000, 500, 500), (20, 10, 10), (7, 3, 100), (5, 10, 0)]
+)
+def test_shards_cover_every_replicate_once_and_share_the_variance_tests(replicates, shard_size, variance):
+    settings = BootstrapSettings(replicates=replicates, shard_size=shard_size, variance_test_replicates=variance)
+    shards = range(settings.shards)
+    assert [r for k in shards for r in settings.replicate_range(k)] == list(range(replicates))
+    assert [r for k in shards for r in settings.variance_range(k)] == list(range(variance))
+    sizes = [len(settings.variance_range(k)) for k in shards]
+    assert max(sizes) - min(sizes) <= 1  # no shard carries the variance tests alone

@@ -134,9 +134,19 @@ class BootstrapSettings:
 
     @property
     def shards(self) -> int:
-        """How many shard jobs the replicates (and the variance tests' replicates) are split into."""
-        most = max(self.replicates, self.variance_test_replicates)
-        return max(1, -(-most // self.shard_size))
+        """How many shard jobs the replicates are split into (shard_size each, the last one the rest)."""
+        return max(1, -(-self.replicates // self.shard_size))
+
+    def replicate_range(self, shard: int) -> range:
+        """The bootstrap replicates of one shard."""
+        first = shard * self.shard_size
+        return range(min(first, self.replicates), min(first + self.shard_size, self.replicates))
+
+    def variance_range(self, shard: int) -> range:
+        """The slope-variance tests' simulated cohorts of one shard: spread evenly over the same shards, so
+        that no shard carries them all."""
+        total, shards = self.variance_test_replicates, self.shards
+        return range(shard * total // shards, (shard + 1) * total // shards)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ rule bootstrap_shard:
     params:
         code=code_version("../scripts/bootstrap_shard.py"),
         seed=BOOTSTRAP.seed,
-        replicates=lambda wildcards: shard_range(wildcards.shard, BOOTSTRAP.replicates),
-        variance_replicates=lambda wildcards: shard_range(
-            wildcards.shard, BOOTSTRAP.variance_test_replicates
+        replicates=lambda wildcards: BOOTSTRAP.replicate_range(int(wildcards.shard)),
+        variance_replicates=lambda wildcards: BOOTSTRAP.variance_range(
+            int(wildcards.shard)
         ),
     script:
         "../scripts/bootstrap_shard.py"

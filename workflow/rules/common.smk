@@ -180,12 +180,6 @@ if MANUSCRIPT_PDF and not find_pdf_engine():
 BOOTSTRAP = SETTINGS.bootstrap
 
 
-def shard_range(shard, total):
-    """The replicate numbers of one shard, out of ``total``."""
-    first = int(shard) * BOOTSTRAP.shard_size
-    return range(min(first, total), min(first + BOOTSTRAP.shard_size, total))
-
-
 def bootstrap_shards(suffix):
     """The shards' files of one kind (".csv": the replicates; ".variance.csv": the variance tests')."""
 
