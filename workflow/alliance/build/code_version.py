@@ -21,9 +21,16 @@ PACKAGE = "alliance"
 
 def _module_files(name: str, package_dir: Path) -> list[Path]:
     """Files that importing the dotted ``name`` runs: each package's __init__ on the way, then the module."""
+    return list(_module_files_of(name, str(package_dir)))
+
+
+@functools.lru_cache(maxsize=2048)
+def _module_files_of(name: str, package: str) -> tuple[Path, ...]:
+    """Cached per load: every rule's version asks for the same names (thousands of file-system checks)."""
+    package_dir = Path(package)
     parts = name.split(".")
     if parts[0] != PACKAGE:
-        return []
+        return ()
     files = [package_dir / "__init__.py"]
     for depth in range(1, len(parts) + 1):
         folder = package_dir.joinpath(*parts[1:depth])
@@ -31,15 +38,22 @@ def _module_files(name: str, package_dir: Path) -> list[Path]:
             files.append(folder / parts[depth] / "__init__.py")
     module = package_dir.joinpath(*parts[1:])
     files += [module.with_suffix(".py"), module / "__init__.py"]
-    return [path for path in files if path.is_file()]
+    return tuple(path for path in files if path.is_file())
 
 
 def _imported_names(path: Path, package_dir: Path) -> frozenset[str]:
     """Dotted names of package modules ``path`` imports (``from alliance import x`` may name module x)."""
-    here = (
-        (PACKAGE, *path.resolve().relative_to(package_dir.resolve()).parent.parts) if _inside(path, package_dir) else ()
-    )
-    return _imports_in(path.read_text(encoding="utf-8"), str(path), here)
+    stat = path.stat()
+    return _imported_names_of(str(path), str(package_dir), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _imported_names_of(path: str, package_dir: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """Cached by the file's path, time and size: the two dozen rules' versions walk the same modules, and
+    reading and resolving each of them once per rule cost a second at every load of the Snakefile."""
+    file, package = Path(path), Path(package_dir)
+    here = (PACKAGE, *file.resolve().relative_to(package.resolve()).parent.parts) if _inside(file, package) else ()
+    return _imports_in(file.read_text(encoding="utf-8"), path, here)
 
 
 @functools.lru_cache(maxsize=512)
