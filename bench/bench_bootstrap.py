@@ -16,28 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_build import snakemake  # the same runner (bench/ is on the path of a script run from there)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = "results/synthetic/bootstrap/intervals.csv"
-
-
-def run(project: Path, *args: str) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"snakemake failed:\n{result.stderr[-3000:]}")
-    return time.perf_counter() - start
 
 
 def configure(project: Path, replicates: int, shard_size: int) -> None:
@@ -68,8 +53,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         project = copy_project(ROOT, Path(scratch) / "project")
         configure(project, options.replicates, options.shard_size)
-        run(project, "results/synthetic/models/fits.csv")
-        wall = run(project, TARGET)
+        snakemake(project, "--cores", "2", "results/synthetic/models/fits.csv")
+        wall, _ = snakemake(project, "--cores", "2", TARGET)
         print(
             json.dumps(
                 {
