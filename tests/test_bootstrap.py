@@ -261,3 +261,13 @@ def test_shards_cover_every_replicate_once_and_share_the_variance_tests(replicat
     assert [r for k in shards for r in settings.variance_range(k)] == list(range(variance))
     sizes = [len(settings.variance_range(k)) for k in shards]
     assert max(sizes) - min(sizes) <= 1  # no shard carries the variance tests alone
+
+
+def test_models_resting_on_an_instrument_not_collected_are_skipped_with_the_reason(clean):
+    patients, wai_long, outcomes_long = clean
+    without_wsas = outcomes_long[outcomes_long["measure"] != "wsas"]
+    kept = {"goals_poor_wsas", "goals_poor_outcome", "goals_growth"}
+    catalogue = replace(CATALOGUE, models=tuple(s for s in CATALOGUE.models if s.id in kept))
+    the_plan = bootstrap.plan(catalogue, patients.assign(wsas_poor_outcome=np.nan), wai_long, without_wsas)
+    assert the_plan.skipped == (("goals_poor_wsas", "WSAS not collected"),)
+    assert [model for model, _ in the_plan.pairs] == ["goals_poor_outcome"]

@@ -33,6 +33,7 @@ from alliance.stats.engine import (
     sufficient_statistics,
 )
 from alliance.stats.model_data import model_data
+from alliance.stats.model_runs import collected_instruments
 from alliance.stats.resampling import ResampleFits, fit_resamples
 
 VARIANCE_NAMES = {
@@ -92,8 +93,13 @@ def plan(catalogue: Catalogue, patients: pd.DataFrame, wai_long: pd.DataFrame, o
     reml = catalogue.settings.method.upper() == "REML"
     fitted: dict[str, Fitted] = {}
     pairs, skipped = [], []
+    collected = collected_instruments(outcomes_long)
     for spec in bootstrap_models(catalogue):
         reference = catalogue.model(str(spec.reference))
+        absent = sorted((spec.instruments | reference.instruments) - collected)
+        if absent:  # as the model step: not analysed, not failed
+            skipped.append((spec.id, f"{', '.join(a.upper() for a in absent)} not collected"))
+            continue
         try:
             data = model_data(spec, patients, wai_long, outcomes_long)
             reference_data = model_data(reference, patients, wai_long, outcomes_long)
