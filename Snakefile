@@ -27,3 +27,18 @@ rule all:
     default_target: True
     input:
         cohort_outputs,
+
+
+# One cohort's whole build: `snakemake --cores all results/<cohort>/all`; the file lists what was built.
+rule cohort_all:
+    input:
+        lambda wildcards: outputs_of(wildcards.cohort),
+    output:
+        "results/{cohort}/all",
+    log:
+        "logs/{cohort}/all.log",
+    localrule: True
+    conda:
+        "workflow/envs/alliance.yaml"
+    shell:
+        "printf '%s\\n' {input} > {output} 2> {log}"

@@ -173,9 +173,9 @@ def check_plan(command: str, result: subprocess.CompletedProcess[str], files: tu
     if paths:  # only the cohorts of the files asked for
         assert all(path in output for path in paths), output[-3000:]
         assert planned_cohorts == {path.split("/")[1] for path in paths}, planned_cohorts
-    else:  # a cohort added by --configfile is built
-        added = {cohort for _, text in files for cohort in yaml.safe_load(text)["cohorts"]}
-        assert added <= planned_cohorts, planned_cohorts
+    elif files:  # exactly the cohorts the --configfile names are built
+        named = {cohort for _, text in files for cohort in yaml.safe_load(text)["cohorts"]}
+        assert named == planned_cohorts, planned_cohorts
 
 
 def check(command: str, result: subprocess.CompletedProcess[str], files: tuple[tuple[str, str], ...]) -> None:

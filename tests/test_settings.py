@@ -123,3 +123,21 @@ def test_the_config_files_read_are_named_for_provenance(tmp_path):
     assert not clinic.simulates
     assert "mine.yaml" in clinic.config_files()
     assert clinic.files.synthetic_parameters not in clinic.config_files()  # no cohort is simulated
+
+
+def test_the_cohorts_built_are_those_the_users_configfile_names(tmp_path):
+    shipped = yaml.safe_load(Path("config/config.yaml").read_text())
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({"cohorts": {"clinic": {"exports": str(exports)}}}))
+    merged = {**shipped, "cohorts": {**shipped["cohorts"], "clinic": {"exports": str(exports)}}}
+    settings = load_settings(merged, [str(mine), "config/config.yaml"], [str(mine)])
+    assert list(settings.cohorts) == ["clinic"] and not settings.simulates
+    # Named there too, the synthetic cohort is built as well; a file naming no cohorts keeps the default.
+    mine.write_text(yaml.safe_dump({"cohorts": {"clinic": {"exports": str(exports)}, "synthetic": {}}}))
+    assert list(load_settings(merged, [str(mine)], [str(mine)]).cohorts) == ["clinic", "synthetic"]
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"analysis": {"gaf_cutoff": 55}}))
+    assert list(load_settings(shipped, [str(other)], [str(other)]).cohorts) == ["synthetic"]
+    assert list(load_settings(merged, ["config/config.yaml"]).cohorts) == ["synthetic", "clinic"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,19 @@ def test_new_cohort_from_exports_lands_beside_the_others(project, tmp_path):
     accounting = pd.read_csv(clean / "row_accounting.csv")
     assert (accounting.rows_read == accounting.rows_kept).all()
     assert "No problems found." in (project / "results" / "clinic" / "validation.txt").read_text()
+
+
+def test_a_configfile_naming_cohorts_builds_exactly_those_and_one_cohort_has_its_target(project, tmp_path):
+    """`--configfile mine.yaml` naming a cohort plans that cohort alone (not config.yaml's synthetic one as
+    well); results/<cohort>/all is one cohort's whole build."""
+    config = cohort_config(project, "clinic", write_exports(tmp_path / "clinic", valid_exports()))
+    plan = run_snakemake(project, "--dry-run", "--configfile", str(config))
+    assert plan.returncode == 0, plan.stderr
+    cohorts = set(re.findall(r"wildcards: cohort=(\w+)", plan.stdout + plan.stderr))
+    assert cohorts == {"clinic"}
+    one = run_snakemake(project, "--dry-run", "results/synthetic/all")
+    assert one.returncode == 0, one.stderr
+    assert "rule cohort_all" in one.stdout + one.stderr and "cohort=clinic" not in one.stdout + one.stderr
 
 
 def test_bad_exports_stop_the_build_with_every_problem_and_no_traceback(project, tmp_path):

@@ -190,11 +190,14 @@ class Settings:
         return sorted({*self.sources, *used, *named})
 
 
-def load_settings(config: Mapping[str, Any], sources: Sequence[str | Path] = ()) -> Settings:
-    """The configuration Snakemake merged from ``sources`` (its config files), checked and typed."""
+def load_settings(
+    config: Mapping[str, Any], sources: Sequence[str | Path] = (), command_line: Sequence[str | Path] = ()
+) -> Settings:
+    """The configuration Snakemake merged from ``sources`` (its config files), checked and typed;
+    ``command_line``: the ``--configfile`` files among them, whose cohorts are the ones built."""
     where = " + ".join(str(source) for source in sources) or "the configuration"
     _check_schema(config, where)
-    cohorts = {name: _cohort(name, spec, where) for name, spec in config["cohorts"].items()}
+    cohorts = {name: _cohort(name, config["cohorts"][name], where) for name in named_cohorts(config, command_line)}
     files = ConfigFiles(**{key: str(config[key]) for key in _file_keys() if key in config})
     return Settings(
         files=files,
@@ -218,6 +221,22 @@ def _power(spec: Mapping[str, Any], where: str) -> PowerSettings:
             key="power.effects",
         )
     return power
+
+
+def named_cohorts(config: Mapping[str, Any], command_line: Sequence[str | Path] = ()) -> list[str]:
+    """The cohorts to build: those named by the last ``--configfile`` that names any, else all of the config's.
+    Snakemake merges the config files, so a user's ``--configfile mycohort.yaml`` would add its cohorts to
+    config.yaml's synthetic one; the user's file decides instead (each cohort it names is built with what the
+    files say of it, merged), and the synthetic cohort is built only when named there too."""
+    names: list[str] | None = None
+    for source in command_line:
+        path = Path(source)
+        if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
+            continue
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if isinstance(spec, Mapping) and isinstance(spec.get("cohorts"), Mapping) and spec["cohorts"]:
+            names = list(spec["cohorts"])
+    return names if names is not None else list(config["cohorts"])
 
 
 def _file_keys() -> tuple[str, ...]:

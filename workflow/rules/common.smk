@@ -35,7 +35,11 @@ if clear_stale_locks(Path(".snakemake")):
 # The configuration, and every configuration file it names, parsed once into types here: a wrong key
 # or value stops the workflow before any job, with one message naming the file and the key.
 try:
-    SETTINGS = load_settings(config, workflow.configfiles)
+    # The --configfile files (workflow.configfiles also lists the Snakefile's own, last): their cohorts are
+    # the ones built (alliance.settings.named_cohorts).
+    SETTINGS = load_settings(
+        config, workflow.configfiles, workflow.config_settings.configfiles
+    )
     CATALOGUE = load_catalogue(SETTINGS.files.models)
     INSTRUMENTS = load_instruments(SETTINGS.files.instruments)
     load_table_rows(SETTINGS.files.tables)
@@ -52,6 +56,9 @@ try:
 except AllianceError as error:
     raise WorkflowError(str(error)) from None
 COHORTS = SETTINGS.cohorts
+# What the Snakemake report (workflow/report/workflow.rst) and anything else reading the raw config sees:
+# the cohorts built, not every cohort of every merged file.
+config["cohorts"] = {name: config["cohorts"][name] for name in COHORTS}
 # The export files of the contract (docs/export-format.md), by name.
 EXPORT_NAMES = tuple(file_specs(INSTRUMENTS))
 # The configuration files this run reads, for provenance.
@@ -130,7 +137,13 @@ def other_formats(folder, names, shown, of=None):
 
 
 def cohort_outputs(wildcards):
-    """Every file the default build writes for each cohort (alliance.layout lists them)."""
+    """Every file the default build writes, for each cohort the config names."""
+    return [path for cohort in COHORTS for path in outputs_of(cohort)]
+
+
+def outputs_of(cohort):
+    """Every file the default build writes for one cohort (alliance.layout lists them): the target
+    results/<cohort>/all (rule cohort_all) builds these."""
     per_cohort = [
         *[f"clean/{name}" for name in layout.csv_files(layout.CLEAN_TABLES)],
         *[f"models/{name}" for name in layout.csv_files(layout.MODEL_OUTPUTS)],
@@ -150,13 +163,9 @@ def cohort_outputs(wildcards):
         *[f"missing_data/{figure}.png" for figure in layout.PATTERN_FIGURES],
     ]
     documents = [
-        f"results/{cohort}/manuscript/{name}"
-        for cohort in COHORTS
-        for name in layout.manuscript_files(pdf=MANUSCRIPT_PDF)
+        f"manuscript/{name}" for name in layout.manuscript_files(pdf=MANUSCRIPT_PDF)
     ]
-    return [
-        f"results/{cohort}/{name}" for cohort in COHORTS for name in per_cohort
-    ] + documents
+    return [f"results/{cohort}/{name}" for name in per_cohort + documents]
 
 
 # The manuscript (workflow/rules/manuscript.smk): its templates, the tables it includes, and its outputs.
