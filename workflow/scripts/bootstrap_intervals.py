@@ -10,7 +10,7 @@ from alliance.stats.bootstrap_intervals import fit_status, gather, intervals
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.variance_tests import null_models, variance_tests
 
-log = step_logger(f"bootstrap {snakemake.wildcards.cohort} intervals", snakemake.log[0])
+log = step_logger("bootstrap_intervals", snakemake.log[0], snakemake.wildcards)
 params = snakemake.params
 shards = [pd.read_csv(path) for path in snakemake.input.shards]
 replicates = gather(shards, params.replicates)

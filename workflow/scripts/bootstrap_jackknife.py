@@ -9,7 +9,7 @@ from alliance.logs import step_logger
 from alliance.stats.bootstrap import full_estimates, plan, run_jackknife
 from alliance.stats.catalogue import load_catalogue
 
-log = step_logger(f"bootstrap {snakemake.wildcards.cohort} jackknife", snakemake.log[0])
+log = step_logger("bootstrap_jackknife", snakemake.log[0], snakemake.wildcards)
 the_plan = plan(load_catalogue(snakemake.input.catalogue), *read_clean(snakemake.input))
 
 

@@ -12,8 +12,7 @@ from alliance.stats.bootstrap import plan, run_shard
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.variance_tests import null_models, run_tests
 
-cohort, shard = snakemake.wildcards.cohort, snakemake.wildcards.shard
-log = step_logger(f"bootstrap {cohort} shard {shard}", snakemake.log[0])
+log = step_logger("bootstrap_shard", snakemake.log[0], snakemake.wildcards)
 catalogue = load_catalogue(snakemake.input.catalogue)
 patients, wai_long, outcomes_long = read_clean(snakemake.input)
 replicates, variance_replicates = snakemake.params.replicates, snakemake.params.variance_replicates

@@ -13,7 +13,7 @@ from alliance.data.pipeline import clean_validated, read_validated, write_clean
 from alliance.data.problems import InvalidExportsError
 from alliance.logs import step_logger
 
-log = step_logger("clean_cohort", snakemake.log[0])
+log = step_logger("clean_cohort", snakemake.log[0], snakemake.wildcards)
 try:
     tables, status = read_validated(snakemake.input.validated)
 except InvalidExportsError as invalid:

@@ -10,7 +10,7 @@ from alliance.logs import step_logger
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.model_runs import collect, in_catalogue_order
 
-log = step_logger("collect_models", snakemake.log[0])
+log = step_logger("collect_models", snakemake.log[0], snakemake.wildcards)
 groups = [json.loads(Path(path).read_text(encoding="utf-8")) for path in snakemake.input.records]
 records = in_catalogue_order(groups, load_catalogue(snakemake.input.catalogue))
 tables = collect(records)

@@ -9,7 +9,7 @@ from alliance.logs import step_logger
 from alliance.report.descriptives import write_descriptive_tables
 from alliance.report.table_rows import load_table_rows
 
-log = step_logger("descriptive_tables", snakemake.log[0])
+log = step_logger("descriptive_tables", snakemake.log[0], snakemake.wildcards)
 written = write_descriptive_tables(
     read_clean_patients(snakemake.input.patients),
     load_instruments(snakemake.input.instruments),

@@ -6,7 +6,7 @@ from alliance import layout
 from alliance.logs import step_logger
 from alliance.report.figures import write_figures
 
-log = step_logger("figures", snakemake.log[0])
+log = step_logger("figures", snakemake.log[0], snakemake.wildcards)
 written = write_figures(
     snakemake.input.records,
     snakemake.input.wai_long,

@@ -7,7 +7,7 @@ from alliance.logs import step_logger
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.model_runs import progress_line, run_models
 
-log = step_logger(f"fit_models {snakemake.wildcards.outcome}", snakemake.log[0])
+log = step_logger("fit_models", snakemake.log[0], snakemake.wildcards)
 catalogue = load_catalogue(snakemake.input.catalogue)
 patients, wai_long, outcomes_long = read_clean(snakemake.input)
 

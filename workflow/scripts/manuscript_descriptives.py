@@ -7,7 +7,7 @@ from alliance.logs import step_logger
 from alliance.report.manuscript.descriptives import cohort_descriptives
 from alliance.report.table_rows import load_table_rows
 
-log = step_logger("manuscript_descriptives", snakemake.log[0])
+log = step_logger("manuscript_descriptives", snakemake.log[0], snakemake.wildcards)
 patients = read_clean_patients(snakemake.input.patients)
 record = cohort_descriptives(patients, load_table_rows(snakemake.input.rows), snakemake.params.min_cell)
 write_json(record, snakemake.output.descriptives)

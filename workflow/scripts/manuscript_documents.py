@@ -7,7 +7,7 @@ from pathlib import Path
 from alliance.logs import step_logger
 from alliance.report.manuscript.documents import TITLE, convert
 
-log = step_logger("manuscript_documents", snakemake.log[0])
+log = step_logger("manuscript_documents", snakemake.log[0], snakemake.wildcards)
 # The documents by format (html, docx, pdf), as the rule names its outputs.
 outputs = {name: Path(path) for name, path in snakemake.output.items()}
 written = convert(

@@ -10,7 +10,7 @@ from alliance.report.manuscript.provenance import config_values
 from alliance.report.manuscript.render import write_manuscript
 from alliance.stats.catalogue import load_catalogue
 
-log = step_logger("manuscript_text", snakemake.log[0])
+log = step_logger("manuscript_text", snakemake.log[0], snakemake.wildcards)
 catalogue = load_catalogue(snakemake.input.catalogue)
 values = config_values(
     snakemake.params.analysis,

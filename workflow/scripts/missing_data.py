@@ -8,7 +8,7 @@ from alliance.logs import step_logger
 from alliance.report.missing_data import write_missing_data
 from alliance.report.table_rows import load_table_rows
 
-log = step_logger("missing_data", snakemake.log[0])
+log = step_logger("missing_data", snakemake.log[0], snakemake.wildcards)
 patients, wai_long, outcomes_long = read_clean(snakemake.input)
 written = write_missing_data(
     patients,

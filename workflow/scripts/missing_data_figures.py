@@ -7,7 +7,7 @@ from alliance.data.pipeline import read_clean_patients, read_clean_table
 from alliance.logs import step_logger
 from alliance.report.pattern_figures import write_pattern_figures
 
-log = step_logger("missing_data_figures", snakemake.log[0])
+log = step_logger("missing_data_figures", snakemake.log[0], snakemake.wildcards)
 written = write_pattern_figures(
     read_clean_table(snakemake.input.wai_long),
     read_clean_patients(snakemake.input.patients),

@@ -8,7 +8,7 @@ from alliance.report.intervals import read_intervals
 from alliance.report.tables import write_model_tables
 from alliance.stats.catalogue import load_catalogue
 
-log = step_logger("model_tables", snakemake.log[0])
+log = step_logger("model_tables", snakemake.log[0], snakemake.wildcards)
 catalogue = load_catalogue(snakemake.input.catalogue)
 written = write_model_tables(
     snakemake.input.fits,

@@ -7,7 +7,7 @@ from pathlib import Path
 from alliance.logs import step_logger
 from alliance.verify.manifest import PACKAGE_README, package_members, write_zip
 
-log = step_logger("package", snakemake.log[0])
+log = step_logger("package", snakemake.log[0], snakemake.wildcards)
 members = package_members(
     Path.cwd(),
     sources=[Path(p) for p in snakemake.input.sources],

@@ -8,7 +8,7 @@ from alliance.report.power import write_power_report
 from alliance.stats.catalogue import load_catalogue
 from alliance.stats.power import finding_named
 
-log = step_logger("power_report", snakemake.log[0])
+log = step_logger("power_report", snakemake.log[0], snakemake.wildcards)
 catalogue = load_catalogue(snakemake.input.catalogue)
 written = write_power_report(
     snakemake.input.findings,

@@ -18,6 +18,6 @@ table = finding_power(
     grid(params.n_patients, params.waves, params.dropout),
     params.replicates,
     params.seed,
-    step_logger(f"power {snakemake.wildcards.finding}", snakemake.log[0]),
+    step_logger("power_simulation", snakemake.log[0], snakemake.wildcards),
 )
 write_csv(table, snakemake.output[0])

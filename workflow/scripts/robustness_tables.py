@@ -7,7 +7,7 @@ from alliance.logs import step_logger
 from alliance.report.robustness import write_robustness_tables
 from alliance.stats.catalogue import load_catalogue
 
-log = step_logger("robustness_tables", snakemake.log[0])
+log = step_logger("robustness_tables", snakemake.log[0], snakemake.wildcards)
 written = write_robustness_tables(
     snakemake.input.fits,
     snakemake.input.estimates,

@@ -10,7 +10,7 @@ from alliance.data.synthetic_parameters import load_parameters
 from alliance.logs import step_logger
 
 settings = snakemake.params.simulate
-log = step_logger("simulate_cohort", snakemake.log[0])
+log = step_logger("simulate_cohort", snakemake.log[0], snakemake.wildcards)
 log.info(f"generating {settings['n_patients']} patients with seed {settings['seed']}")
 cohort = simulate_cohort(
     settings["seed"],

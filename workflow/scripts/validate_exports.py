@@ -7,7 +7,7 @@ from alliance.data.pipeline import validate_directory, write_validation
 from alliance.logs import step_logger
 
 options = snakemake.params.cohort
-log = step_logger("validate_exports", snakemake.log[0])
+log = step_logger("validate_exports", snakemake.log[0], snakemake.wildcards)
 log.info(f"cohort '{options['name']}': reading exports in {snakemake.params.exports_dir}")
 validated = validate_directory(
     snakemake.params.exports_dir,

@@ -9,7 +9,7 @@ from alliance.logs import step_logger
 from alliance.verify.declared import Declared
 from alliance.verify.manifest import build_manifest
 
-log = step_logger("verify_manifest", snakemake.log[0])
+log = step_logger("verify_manifest", snakemake.log[0], snakemake.wildcards)
 manifest = build_manifest(
     cohort=snakemake.wildcards.cohort,
     outputs=Declared.of(snakemake.input.outputs),

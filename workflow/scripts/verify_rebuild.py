@@ -9,7 +9,7 @@ from pathlib import Path
 from alliance.logs import step_logger
 from alliance.verify.manifest import RebuildFailed, compare_hashes, rebuild
 
-log = step_logger("verify_rebuild", snakemake.log[0])
+log = step_logger("verify_rebuild", snakemake.log[0], snakemake.wildcards)
 manifest_path = Path(snakemake.input.manifest)
 manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
 record = {"ran": True, "files_compared": 0, "differences": [], "error": ""}

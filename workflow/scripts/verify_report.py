@@ -8,7 +8,7 @@ from pathlib import Path
 from alliance.logs import step_logger
 from alliance.verify.pipeline import VerifyInputs, write_verify_report
 
-log = step_logger("verify_report", snakemake.log[0])
+log = step_logger("verify_report", snakemake.log[0], snakemake.wildcards)
 declared = snakemake.input
 report, leaks = write_verify_report(
     cohort=snakemake.wildcards.cohort,
