@@ -141,3 +141,16 @@ def test_the_cohorts_built_are_those_the_users_configfile_names(tmp_path):
     other.write_text(yaml.safe_dump({"analysis": {"gaf_cutoff": 55}}))
     assert list(load_settings(shipped, [str(other)], [str(other)]).cohorts) == ["synthetic"]
     assert list(load_settings(merged, ["config/config.yaml"]).cohorts) == ["synthetic", "clinic"]
+
+
+def test_a_cohort_can_have_its_own_bootstrap(tmp_path):
+    config = yaml.safe_load(Path("config/config.yaml").read_text())
+    config["cohorts"]["synthetic"]["bootstrap"] = {"replicates": 200, "shard_size": 50}
+    settings = load_settings(config)
+    own = settings.bootstrap_of("synthetic")
+    assert (own.replicates, own.shard_size, own.shards) == (200, 50, 4)
+    assert own.seed == settings.bootstrap.seed and settings.bootstrap.replicates == 2000
+    config["cohorts"]["synthetic"]["bootstrap"] = {"replicate": 200}
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, ["mine.yaml"])
+    assert error.value.key == "cohorts.synthetic.bootstrap" and "replicate" in str(error.value)

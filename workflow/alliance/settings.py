@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ class Cohort:
     encoding: str = "utf-8"
     on_invalid: str = "stop"
     min_cell: int | None = None  # None: the default for its kind (disclosure_min_cell)
+    bootstrap: Mapping[str, Any] = field(default_factory=dict)  # its own bootstrap: keys, over the top-level ones
 
     @property
     def simulated(self) -> bool:
@@ -177,6 +178,10 @@ class Settings:
     def cohort(self, name: str) -> Cohort:
         return self.cohorts[name]
 
+    def bootstrap_of(self, cohort: str) -> BootstrapSettings:
+        """A cohort's bootstrap: the top-level settings, with what the cohort's own ``bootstrap:`` sets."""
+        return replace(self.bootstrap, **self.cohorts[cohort].bootstrap)
+
     @property
     def simulates(self) -> bool:
         """Whether a cohort is simulated (then the synthetic parameters are read)."""
@@ -271,6 +276,7 @@ def _cohort(name: str, spec: Mapping[str, Any], where: str) -> Cohort:
         simulate=Simulation(**simulate) if simulate else None,
         **{key: spec[key] for key in ("delimiter", "decimal", "encoding", "on_invalid") if key in spec},
         min_cell=spec.get("disclosure", {}).get("min_cell"),
+        bootstrap=dict(spec.get("bootstrap", {})),
     )
     if cohort.exports is not None:
         _check_exports(cohort, where)

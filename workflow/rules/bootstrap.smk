@@ -25,9 +25,11 @@ rule bootstrap_shard:
         mem_mb=memory_mb,
     params:
         code=code_version("../scripts/bootstrap_shard.py"),
-        seed=BOOTSTRAP.seed,
-        replicates=lambda wildcards: BOOTSTRAP.replicate_range(int(wildcards.shard)),
-        variance_replicates=lambda wildcards: BOOTSTRAP.variance_range(
+        seed=lambda wildcards: bootstrap_of(wildcards).seed,
+        replicates=lambda wildcards: bootstrap_of(wildcards).replicate_range(
+            int(wildcards.shard)
+        ),
+        variance_replicates=lambda wildcards: bootstrap_of(wildcards).variance_range(
             int(wildcards.shard)
         ),
     script:
@@ -54,8 +56,8 @@ rule bootstrap_jackknife:
         mem_mb=memory_mb,
     params:
         code=code_version("../scripts/bootstrap_jackknife.py"),
-        seed=BOOTSTRAP.seed,
-        groups=BOOTSTRAP.jackknife_groups,
+        seed=lambda wildcards: bootstrap_of(wildcards).seed,
+        groups=lambda wildcards: bootstrap_of(wildcards).jackknife_groups,
     script:
         "../scripts/bootstrap_jackknife.py"
 
@@ -82,8 +84,8 @@ rule bootstrap_intervals:
     threads: 1
     params:
         code=code_version("../scripts/bootstrap_intervals.py"),
-        seed=BOOTSTRAP.seed,
-        replicates=BOOTSTRAP.replicates,
-        confidence=BOOTSTRAP.confidence,
+        seed=lambda wildcards: bootstrap_of(wildcards).seed,
+        replicates=lambda wildcards: bootstrap_of(wildcards).replicates,
+        confidence=lambda wildcards: bootstrap_of(wildcards).confidence,
     script:
         "../scripts/bootstrap_intervals.py"

@@ -185,8 +185,9 @@ if MANUSCRIPT_PDF and not find_pdf_engine():
     )
 
 
-# The bootstrap's shards (workflow/rules/bootstrap.smk).
-BOOTSTRAP = SETTINGS.bootstrap
+# The bootstrap (workflow/rules/bootstrap.smk): each cohort's settings (its own over the top-level ones).
+def bootstrap_of(wildcards):
+    return SETTINGS.bootstrap_of(wildcards.cohort)
 
 
 def bootstrap_shards(suffix):
@@ -196,7 +197,7 @@ def bootstrap_shards(suffix):
         return expand(
             "results/{cohort}/bootstrap/shards/{shard}{suffix}",
             cohort=wildcards.cohort,
-            shard=range(BOOTSTRAP.shards),
+            shard=range(bootstrap_of(wildcards).shards),
             suffix=suffix,
         )
 

@@ -54,8 +54,8 @@ rule manuscript_text:
         analysis=config["analysis"],
         config_files=CONFIG_FILES,
         min_cell=min_cell,
-        reported=SETTINGS.bootstrap.reported,
-        confidence=SETTINGS.bootstrap.confidence,
+        reported=lambda wildcards: bootstrap_of(wildcards).reported,
+        confidence=lambda wildcards: bootstrap_of(wildcards).confidence,
     script:
         "../scripts/manuscript_text.py"
 

@@ -36,8 +36,8 @@ rule model_tables:
     params:
         code=code_version("../scripts/model_tables.py"),
         min_cell=min_cell,
-        reported=SETTINGS.bootstrap.reported,
-        confidence=SETTINGS.bootstrap.confidence,
+        reported=lambda wildcards: bootstrap_of(wildcards).reported,
+        confidence=lambda wildcards: bootstrap_of(wildcards).confidence,
     script:
         "../scripts/model_tables.py"
 
