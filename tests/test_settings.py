@@ -154,3 +154,13 @@ def test_a_cohort_can_have_its_own_bootstrap(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_settings(config, ["mine.yaml"])
     assert error.value.key == "cohorts.synthetic.bootstrap" and "replicate" in str(error.value)
+
+
+def test_the_bootstrap_is_switched_off_with_zero_replicates_and_one_is_an_error():
+    config = yaml.safe_load(Path("config/config.yaml").read_text())
+    config["cohorts"]["synthetic"]["bootstrap"] = {"replicates": 0}
+    assert not load_settings(config).bootstrap_of("synthetic").enabled
+    config["cohorts"]["synthetic"]["bootstrap"] = {"replicates": 1}
+    with pytest.raises(ConfigError, match="0 \\(no bootstrap\\) or at least 2") as error:
+        load_settings(config, ["mine.yaml"])
+    assert error.value.key == "cohorts.synthetic.bootstrap"

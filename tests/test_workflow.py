@@ -78,6 +78,16 @@ def test_a_configfile_naming_cohorts_builds_exactly_those_and_one_cohort_has_its
     one = run_snakemake(project, "--dry-run", "results/synthetic/all")
     assert one.returncode == 0, one.stderr
     assert "rule cohort_all" in one.stdout + one.stderr and "cohort=clinic" not in one.stdout + one.stderr
+    # A cohort whose bootstrap is off (replicates: 0) plans no bootstrap job; the others keep theirs.
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("cohorts:\n  clinic:\n", "cohorts:\n  synthetic: {}\n  clinic:\n    bootstrap: {replicates: 0}\n")
+    )
+    both = run_snakemake(project, "--dry-run", "--configfile", str(config))
+    assert both.returncode == 0, both.stderr[-2000:]
+    blocks = (both.stdout + both.stderr).split("\nrule ")
+    cohorts = {re.search(r"cohort=(\w+)", b).group(1) for b in blocks if b.startswith("bootstrap_") and "cohort=" in b}
+    assert cohorts == {"synthetic"}
 
 
 def test_bad_exports_stop_the_build_with_every_problem_and_no_traceback(project, tmp_path):

@@ -134,6 +134,11 @@ class BootstrapSettings:
     variance_test_replicates: int = 500
 
     @property
+    def enabled(self) -> bool:
+        """replicates: 0 switches the bootstrap off (the tables and the text then show no intervals)."""
+        return self.replicates > 0
+
+    @property
     def shards(self) -> int:
         """How many shard jobs the replicates are split into (shard_size each, the last one the rest)."""
         return max(1, -(-self.replicates // self.shard_size))
@@ -182,6 +187,14 @@ class Settings:
         """A cohort's bootstrap: the top-level settings, with what the cohort's own ``bootstrap:`` sets."""
         return replace(self.bootstrap, **self.cohorts[cohort].bootstrap)
 
+    def check_bootstrap(self, where: str) -> None:
+        """What the schema cannot say: B is 0 (off) or at least 2, for every cohort."""
+        for name in self.cohorts:
+            if self.bootstrap_of(name).replicates == 1:
+                raise ConfigError(
+                    "replicates must be 0 (no bootstrap) or at least 2", file=where, key=f"cohorts.{name}.bootstrap"
+                )
+
     @property
     def simulates(self) -> bool:
         """Whether a cohort is simulated (then the synthetic parameters are read)."""
@@ -204,7 +217,7 @@ def load_settings(
     _check_schema(config, where)
     cohorts = {name: _cohort(name, config["cohorts"][name], where) for name in named_cohorts(config, command_line)}
     files = ConfigFiles(**{key: str(config[key]) for key in _file_keys() if key in config})
-    return Settings(
+    settings = Settings(
         files=files,
         analysis=AnalysisSettings.from_mapping(config["analysis"]),
         cohorts=cohorts,
@@ -213,6 +226,8 @@ def load_settings(
         power=_power(config.get("power", {}), where),
         sources=tuple(str(source) for source in sources),
     )
+    settings.check_bootstrap(where)
+    return settings
 
 
 def _power(spec: Mapping[str, Any], where: str) -> PowerSettings:

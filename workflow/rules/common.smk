@@ -158,7 +158,11 @@ def outputs_of(cohort):
             )
         ],
         *[f"figures/{name}" for name in layout.figure_files(layout.FIGURES)],
-        *[f"bootstrap/{name}" for name in layout.csv_files(layout.BOOTSTRAP_OUTPUTS)],
+        *[
+            f"bootstrap/{name}"
+            for name in layout.csv_files(layout.BOOTSTRAP_OUTPUTS)
+            if SETTINGS.bootstrap_of(cohort).enabled
+        ],
         f"missing_data/{layout.MISSING_DATA_SUMMARY}",
         *[f"missing_data/{figure}.png" for figure in layout.PATTERN_FIGURES],
     ]
@@ -188,6 +192,13 @@ if MANUSCRIPT_PDF and not find_pdf_engine():
 # The bootstrap (workflow/rules/bootstrap.smk): each cohort's settings (its own over the top-level ones).
 def bootstrap_of(wildcards):
     return SETTINGS.bootstrap_of(wildcards.cohort)
+
+
+def bootstrap_intervals(wildcards):
+    """The cohort's bootstrap intervals, or nothing when its bootstrap is off (replicates: 0)."""
+    if not bootstrap_of(wildcards).enabled:
+        return []
+    return f"results/{wildcards.cohort}/bootstrap/intervals.csv"
 
 
 def bootstrap_shards(suffix):

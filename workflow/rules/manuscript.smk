@@ -33,7 +33,7 @@ rule manuscript_text:
             table=layout.MANUSCRIPT_TABLES,
             ext=(".md", "_full.csv"),
         ),
-        intervals="results/{cohort}/bootstrap/intervals.csv",
+        intervals=bootstrap_intervals,
         templates=MANUSCRIPT_TEMPLATES,
         catalogue=SETTINGS.files.models,
         instruments=SETTINGS.files.instruments,

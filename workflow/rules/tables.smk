@@ -7,7 +7,7 @@ rule model_tables:
         fits="results/{cohort}/models/fits.csv",
         estimates="results/{cohort}/models/estimates.csv",
         variance_components="results/{cohort}/models/variance_components.csv",
-        intervals="results/{cohort}/bootstrap/intervals.csv",
+        intervals=bootstrap_intervals,
         catalogue=SETTINGS.files.models,
     output:
         table_3=report(

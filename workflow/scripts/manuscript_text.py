@@ -25,7 +25,7 @@ inputs = ManuscriptInputs.declared(
     summary=snakemake.input.summary,
     descriptives=snakemake.input.descriptives,
     catalogue=snakemake.input.catalogue,
-    intervals=snakemake.input.intervals,
+    intervals=snakemake.input.intervals or None,  # none when the cohort's bootstrap is off
 )
 context = build_context(
     inputs,

@@ -18,6 +18,10 @@ written = write_model_tables(
     layout.by_name(snakemake.output),
     alpha=catalogue.settings.alpha,
     min_cell=int(snakemake.params.min_cell),
-    intervals=read_intervals(snakemake.input.intervals, snakemake.params.reported, snakemake.params.confidence),
+    intervals=(
+        read_intervals(snakemake.input.intervals, snakemake.params.reported, snakemake.params.confidence)
+        if snakemake.input.intervals  # none when the cohort's bootstrap is off
+        else None
+    ),
 )
 log.info(f"wrote {len(written)} files")
