@@ -21,6 +21,7 @@ include: "workflow/rules/verify.smk"
 include: "workflow/rules/missing_data.smk"
 include: "workflow/rules/manuscript.smk"
 include: "workflow/rules/power.smk"
+include: "workflow/rules/comparison.smk"
 
 
 rule all:

@@ -540,8 +540,10 @@ def test_no_patient_level_data_reaches_the_manuscript(built, documents):
             words = set(re.findall(r"[A-Za-z]*\d+[A-Za-z0-9_-]*", text))
             assert not ids & words, path
     declared_inputs = inputs(built)
-    paths = [getattr(declared_inputs, f.name) for f in dataclasses.fields(declared_inputs) if f.name != "tables"]
-    assert not [p for p in [*paths, *declared_inputs.tables.values()] if "clean" in Path(p).parts]
+    fields = [f.name for f in dataclasses.fields(declared_inputs) if f.name not in ("tables", "comparison")]
+    paths = [getattr(declared_inputs, name) for name in fields]
+    read = [*paths, *declared_inputs.tables.values(), *(declared_inputs.comparison or {}).values()]
+    assert not [p for p in read if p is not None and "clean" in Path(p).parts]
     rules = (ROOT / "workflow" / "rules" / "manuscript.smk").read_text(encoding="utf-8")
     text_rules = rules.split("rule manuscript_text:")[1]
     assert "clean/" not in text_rules

@@ -78,6 +78,7 @@ def test_a_configfile_naming_cohorts_builds_exactly_those_and_one_cohort_has_its
     one = run_snakemake(project, "--dry-run", "results/synthetic/all")
     assert one.returncode == 0, one.stderr
     assert "rule cohort_all" in one.stdout + one.stderr and "cohort=clinic" not in one.stdout + one.stderr
+    assert "rule comparison" not in plan.stdout + plan.stderr  # one cohort: nothing to compare
     # A cohort whose bootstrap is off (replicates: 0) plans no bootstrap job; the others keep theirs.
     text = config.read_text(encoding="utf-8")
     config.write_text(
@@ -85,6 +86,7 @@ def test_a_configfile_naming_cohorts_builds_exactly_those_and_one_cohort_has_its
     )
     both = run_snakemake(project, "--dry-run", "--configfile", str(config))
     assert both.returncode == 0, both.stderr[-2000:]
+    assert "rule comparison:" in both.stdout + both.stderr  # two cohorts: compared in the default build
     blocks = (both.stdout + both.stderr).split("\nrule ")
     cohorts = {re.search(r"cohort=(\w+)", b).group(1) for b in blocks if b.startswith("bootstrap_") and "cohort=" in b}
     assert cohorts == {"synthetic"}

@@ -38,6 +38,10 @@ POWER_FIGURE = "figure_power"
 POWER_SUMMARY = "summary.md"
 # figures/: Figures 1 and 2 of the paper.
 FIGURES = ("figure_1", "figure_2")
+# results/comparison/ (two or more cohorts, docs/comparison.md): the main findings across cohorts, and one
+# forest plot per finding (forest_<finding>).
+COMPARISON_TABLES = ("estimates", "meta_analysis", "pooled_models")
+FOREST_PREFIX = "forest_"
 
 # manuscript/: the tables the manuscript includes (in its order), its sections and documents.
 MANUSCRIPT_TABLES = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change", *ROBUSTNESS_TABLES)
@@ -71,6 +75,17 @@ def manuscript_files(pdf: bool) -> list[str]:
 def power_files() -> list[str]:
     """The power analysis' files: power.csv, figure_power.png, .svg, .pdf and summary.md."""
     return [POWER_TABLE, *figure_files([POWER_FIGURE]), POWER_SUMMARY]
+
+
+def forest_figures(findings: Iterable[str]) -> list[str]:
+    """The forest plots' names (without format) of the findings ``findings`` (ids): forest_<finding>."""
+    return [f"{FOREST_PREFIX}{finding}" for finding in findings]
+
+
+def comparison_files(findings: Iterable[str]) -> list[str]:
+    """The comparison's files: estimates.csv, meta_analysis.csv, pooled_models.csv and each finding's forest
+    plot (forest_<finding>.png, .svg, .pdf)."""
+    return [*csv_files(COMPARISON_TABLES), *figure_files(forest_figures(findings))]
 
 
 def by_name(paths: Iterable[str | Path]) -> dict[str, Path]:

@@ -137,8 +137,10 @@ def other_formats(folder, names, shown, of=None):
 
 
 def cohort_outputs(wildcards):
-    """Every file the default build writes, for each cohort the config names."""
-    return [path for cohort in COHORTS for path in outputs_of(cohort)]
+    """Every file the default build writes, for each cohort the config names, and with two or more
+    cohorts their comparison (COMPARISON_OUTPUTS, workflow/rules/comparison.smk)."""
+    per_cohort = [path for cohort in COHORTS for path in outputs_of(cohort)]
+    return per_cohort + (COMPARISON_OUTPUTS if len(COHORTS) >= 2 else [])
 
 
 def outputs_of(cohort):
@@ -192,6 +194,17 @@ if MANUSCRIPT_PDF and not find_pdf_engine():
 # The bootstrap (workflow/rules/bootstrap.smk): each cohort's settings (its own over the top-level ones).
 def bootstrap_of(wildcards):
     return SETTINGS.bootstrap_of(wildcards.cohort)
+
+
+def comparison_tables(wildcards):
+    """The comparison across cohorts (workflow/rules/comparison.smk) that a cohort's text may cite: with two
+    or more cohorts configured, else nothing."""
+    if len(COHORTS) < 2:
+        return []
+    return [
+        f"results/comparison/{name}"
+        for name in layout.csv_files(layout.COMPARISON_TABLES)
+    ]
 
 
 def bootstrap_intervals(wildcards):

@@ -34,6 +34,7 @@ rule manuscript_text:
             ext=(".md", "_full.csv"),
         ),
         intervals=bootstrap_intervals,
+        comparison=comparison_tables,
         templates=MANUSCRIPT_TEMPLATES,
         catalogue=SETTINGS.files.models,
         instruments=SETTINGS.files.instruments,

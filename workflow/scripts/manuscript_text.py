@@ -26,6 +26,7 @@ inputs = ManuscriptInputs.declared(
     descriptives=snakemake.input.descriptives,
     catalogue=snakemake.input.catalogue,
     intervals=snakemake.input.intervals or None,  # none when the cohort's bootstrap is off
+    comparison=snakemake.input.comparison,  # none with one cohort
 )
 context = build_context(
     inputs,

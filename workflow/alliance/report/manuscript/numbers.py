@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from alliance import layout
+from alliance.report.comparison import comparison_context
 from alliance.report.disclosure import UNDEFINED, is_small
 from alliance.report.formatting import to_float, truthy
 from alliance.report.intervals import ReportedIntervals, read_intervals
@@ -53,6 +54,7 @@ class ManuscriptInputs:
     tables: Mapping[str, Path]  # the tables' files by file name: table_1.md, table_outcome_change_full.csv, ...
     catalogue: Path  # the model catalogue, the source of alpha
     intervals: Path | None = None  # bootstrap/intervals.csv
+    comparison: Mapping[str, Path] | None = None  # ../comparison/*.csv by file name, with two or more cohorts
 
     @classmethod
     def declared(
@@ -63,6 +65,7 @@ class ManuscriptInputs:
         descriptives: str | Path,
         catalogue: str | Path,
         intervals: str | Path | None = None,
+        comparison: Iterable[str | Path] = (),
     ) -> ManuscriptInputs:
         """From the rule's inputs: the model outputs and the tables (lists of files), and the rest."""
         by_name = layout.by_name(models)
@@ -80,6 +83,7 @@ class ManuscriptInputs:
             layout.by_name(tables),
             Path(catalogue),
             Path(intervals) if intervals is not None else None,
+            layout.by_name(comparison) or None,
         )
 
     @property
@@ -263,6 +267,19 @@ def bootstrap_record(intervals: ReportedIntervals, level: Num) -> dict[str, Any]
     }
 
 
+def across_cohorts(files: Mapping[str, Path] | None, catalogue: Catalogue) -> dict[str, Any] | None:
+    """The main findings across the configured cohorts (results/comparison/, docs/comparison.md) by finding id:
+    ``name`` (the finding as the text names it), ``meta`` (the random-effects meta-analysis), ``pooled`` (the
+    pooled model) and ``cohorts``; None with one cohort."""
+    if not files:
+        return None
+    found = comparison_context(
+        *(layout.declared(files, f"{name}.csv") for name in ("meta_analysis", "pooled_models", "estimates"))
+    )
+    names = {finding.id: finding.text or finding.label for finding in catalogue.robustness.findings}
+    return {finding: {"name": names.get(finding, finding), **record} for finding, record in found.items()}
+
+
 def collected_outcomes(fits: pd.DataFrame) -> dict[str, bool]:
     """Per clinical outcome, whether the cohort collected it: not when its models were "not collected"
     (an optional instrument absent from the exports); templates leave such an outcome out."""
@@ -435,6 +452,7 @@ def build_context(
         bootstrap = bootstrap_record(intervals, level)
     return {
         "bootstrap": bootstrap,
+        "comparison": across_cohorts(inputs.comparison, catalogue),
         "collected": {k: v and (k not in CLINICAL_OUTCOMES or k in change) for k, v in collected.items()},
         "alpha": Num(catalogue.settings.alpha, str(inputs.catalogue), "settings.alpha"),
         "method": catalogue.settings.method,
