@@ -45,7 +45,7 @@ LOGLIK_TOLERANCE = 1e-6  # the engine's loglik may be below statsmodels' by at m
 GRID = np.arange(0.0, 36.0, 3.0)  # 12 assessment months
 
 QUICK = settings(
-    max_examples=18,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     print_blob=True,

@@ -478,6 +478,7 @@ def test_the_power_target_builds_its_outputs_from_a_built_cohort(default_build, 
 
     project = built_copy(default_build, tmp_path / "project")
     grid = {"n_patients": [40, 80], "waves": [3, 6], "dropout": [0.0], "replicates": 6}
+    grid["findings"] = ["goals_poor_slope", "tasks_paranoid_poor_slope"]  # a subscale and the moderator
     (project / "small_grid.yaml").write_text(yaml.safe_dump({"power": grid}))
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", "power", "--configfile", "small_grid.yaml"],
@@ -492,7 +493,7 @@ def test_the_power_target_builds_its_outputs_from_a_built_cohort(default_build, 
     assert ran == {"power_simulation", "power_report", "power"}
     folder = project / "results" / "synthetic" / "power"
     power = pd.read_csv(folder / "power.csv")
-    findings = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["power"]["findings"]
+    findings = grid["findings"]
     assert sorted(power["finding"].unique()) == sorted(findings) and len(power) == 4 * len(findings)
     assert set(power["replicates"]) == {6} and power["power"].between(0, 1).all()
     assert all((folder / name).stat().st_size > 0 for name in layout.power_files())
