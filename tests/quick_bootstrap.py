@@ -1,13 +1,14 @@
-"""A small bootstrap for the tests that build a project copy: 20 replicates in two shards, 10 jackknife
+"""A small bootstrap for the tests that build a project copy: 20 replicates in one shard, 10 jackknife
 groups and 10 simulated cohorts per slope-variance test, in place of the 2,000 / 200 / 500 of
-config/config.yaml. The code is the same; only B differs (bench/ measures the default)."""
+config/config.yaml. The code is the same; only B differs (bench/ measures the default). Several shards
+gathering to the bytes of one run is tested in tests/test_bootstrap.py, and their plan in test_workflow.py."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-QUICK = {"replicates": 20, "shard_size": 10, "jackknife_groups": 10, "variance_test_replicates": 10}
+QUICK = {"replicates": 20, "shard_size": 20, "jackknife_groups": 10, "variance_test_replicates": 10}
 
 
 def quick_bootstrap(project: Path) -> Path:

@@ -87,6 +87,8 @@ def test_a_configfile_naming_cohorts_builds_exactly_those_and_one_cohort_has_its
     both = run_snakemake(project, "--dry-run", "--configfile", str(config))
     assert both.returncode == 0, both.stderr[-2000:]
     assert "rule comparison:" in both.stdout + both.stderr  # two cohorts: compared in the default build
+    shards = re.findall(r"bootstrap/shards/(\d+)\.csv", both.stdout)
+    assert sorted(set(shards)) == ["0", "1", "2", "3"]  # the default 2,000 replicates in four shards, gathered
     blocks = (both.stdout + both.stderr).split("\nrule ")
     cohorts = {re.search(r"cohort=(\w+)", b).group(1) for b in blocks if b.startswith("bootstrap_") and "cohort=" in b}
     assert cohorts == {"synthetic"}
