@@ -75,7 +75,7 @@ def bootstrap_models(catalogue: Catalogue) -> list[ModelSpec]:
 def _estimates(data: GrowthData, ss: SufficientStatistics, reml: bool) -> tuple[np.ndarray, dict[str, float]]:
     estimate = ExactEngine().estimate(data, ss, reml, ())
     theta = natural_from_factor(estimate.factor, estimate.sigma, ss.q)
-    beta = evaluate(ss, estimate.factor).beta + (ss.beta_offset if ss.beta_offset is not None else 0.0)
+    beta = ss.with_offset(evaluate(ss, estimate.factor).beta)
     values = {f"fixed:{term}": float(b) for term, b in zip(data.terms, beta)}
     values.update(dict(zip(VARIANCE_NAMES[len(theta)], map(float, theta))))
     return estimate.factor, values

@@ -40,6 +40,7 @@ from alliance.data.pipeline import read_clean
 from alliance.stats.catalogue import Catalogue, Finding
 from alliance.stats.engine import FitFailed, GrowthData, fit_growth
 from alliance.stats.model_data import model_data
+from alliance.stats.model_runs import FITTED, status_in
 
 ESTIMATE_COLUMNS = ["cohort", "finding", "estimate", "std_error", "ci_low", "ci_high", "n_patients"]
 META_COLUMNS = [
@@ -72,7 +73,6 @@ POOLED_COLUMNS = [
     "note",
 ]
 # Statuses of models/fits.csv whose estimates exist.
-FITTED = ("converged", "not converged")
 METHOD = "DerSimonian-Laird"
 LEVEL = 0.95
 COHORT_PREFIX = "cohort_"
@@ -97,7 +97,7 @@ def finding_row(
     spec = catalogue.model(finding.model)
     term = finding.term(spec)
     fits = tables["fits"][tables["fits"]["model_id"] == spec.id]
-    status = str(fits["status"].iloc[0]) if len(fits) and "status" in fits else "absent from fits.csv"
+    status = status_in(tables["fits"], spec.id)
     if status not in FITTED:
         return None, f"model {spec.id} {status}"
     estimates = tables["estimates"]

@@ -186,6 +186,10 @@ class SufficientStatistics:
     def zy(self) -> tuple[np.ndarray, ...]:
         return tuple(np.ascontiguousarray(self.Zty[:, r]) for r in range(self.q))
 
+    def with_offset(self, beta: np.ndarray) -> np.ndarray:
+        """The fixed effects of the outcome itself from those of its residual from OLS (see beta_offset)."""
+        return beta if self.beta_offset is None else self.beta_offset + beta
+
     def take(self, index: np.ndarray) -> SufficientStatistics:
         """The statistics of a resample of patients (``index`` into this one's patients, repeats allowed,
         each repeat a patient of its own: a cluster bootstrap's draw), summed without the rows. Needs
@@ -1194,7 +1198,7 @@ def infer(
     notes = list(estimate.warnings) + notes
     if on_boundary:
         notes.append("the random-effects covariance is on the boundary (singular)")
-    beta = ev.beta if ss.beta_offset is None else ss.beta_offset + ev.beta
+    beta = ss.with_offset(ev.beta)
     fixed = fixed_table(data.terms, beta, C, df)
     variance = variance_table(theta, theta_cov, q)
     notes += nan_notes(fixed, variance, on_boundary)

@@ -35,6 +35,16 @@ FITS_COLUMNS = [
 # is not in the cohort's exports (an optional file absent or without records): then it is not analysed.
 STATUSES = ("converged", "not converged", "failed", "not collected")
 NOT_COLLECTED = "not collected"
+# The statuses of a model whose estimates exist (a fit that did not converge still has them, flagged).
+FITTED = ("converged", "not converged")
+
+
+def status_in(fits: pd.DataFrame, model_id: str) -> str:
+    """A model's status in fits.csv, or "absent from fits.csv"."""
+    rows = fits[fits["model_id"] == model_id]
+    return str(rows["status"].iloc[0]) if len(rows) and "status" in rows else "absent from fits.csv"
+
+
 NOT_ANALYSED = "not analysed: "  # the warnings of a model that is not collected start so
 
 

@@ -54,14 +54,13 @@ from alliance.stats.engine import (
     varpar_covariance,
 )
 from alliance.stats.model_data import model_data
+from alliance.stats.model_runs import FITTED, status_in
 from alliance.stats.power_design import Design
 
 # The columns of power.csv (one row per finding and design), and of a finding's own table, which also
 # counts the replicates whose fit failed (not rejecting) or did not converge (their p is used).
 POWER_COLUMNS = ["finding", "n_patients", "waves", "dropout", "effect", "power", "mc_se", "replicates", "seed"]
 FINDING_COLUMNS = [*POWER_COLUMNS, "failed", "not_converged"]
-# Statuses of models/fits.csv whose estimates can generate cohorts.
-FITTED = ("converged", "not converged")
 
 
 class PowerError(AllianceError):
@@ -134,8 +133,7 @@ def variance_parameters(rows: pd.DataFrame, model_id: str) -> tuple[np.ndarray, 
 
 def fitted_model_rows(tables: Mapping[str, pd.DataFrame], model_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A fitted model's rows of estimates.csv and variance_components.csv; PowerError when it was not fitted."""
-    fit = tables["fits"][tables["fits"]["model_id"] == model_id]
-    status = str(fit["status"].iloc[0]) if len(fit) else "absent from fits.csv"
+    status = status_in(tables["fits"], model_id)
     if status not in FITTED:
         raise PowerError(f"model {model_id} was not fitted in this cohort ({status}): it cannot generate cohorts")
     estimates = tables["estimates"][tables["estimates"]["model_id"] == model_id]
@@ -329,7 +327,7 @@ def term_test(data: GrowthData, term: str, method: str = "ML", start: np.ndarray
         )[0]
     except np.linalg.LinAlgError as error:
         raise FitFailed(f"numerical failure (the model is not estimable in these data): {error}") from error
-    beta = float(evaluation.beta[j] + (0.0 if ss.beta_offset is None else ss.beta_offset[j]))
+    beta = float(ss.with_offset(evaluation.beta)[j])
     se = math.sqrt(variance)
     statistic = beta / se
     with np.errstate(invalid="ignore"):

@@ -101,8 +101,7 @@ def profiled_loglik(ss: SufficientStatistics, theta: np.ndarray, reml: bool, wit
 def beta_covariance(ss: SufficientStatistics, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mg = _marginal(ss, theta)
     cov = np.linalg.inv(mg.XtViX)
-    offset = 0.0 if ss.beta_offset is None else ss.beta_offset
-    return offset + cov @ mg.XtViy, cov
+    return ss.with_offset(cov @ mg.XtViy), cov
 
 
 def numerical_hessian(function, x: np.ndarray, relative_step: float = 1e-4) -> np.ndarray:

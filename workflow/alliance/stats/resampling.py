@@ -331,8 +331,7 @@ def _answer(ss: SufficientStatistics, lam: np.ndarray, sigma: float, beta: np.nd
     theta = natural_from_factor(lam, sigma, ss.q)
     diagonal = lam[[0, 2]] if ss.q == 2 else lam[:1]
     status = "not converged" if not converged else ("singular" if np.any(diagonal <= SINGULAR) else "converged")
-    offset = ss.beta_offset if ss.beta_offset is not None else 0.0
-    return theta, offset + beta, status
+    return theta, ss.with_offset(beta), status
 
 
 def _beta(ss: SufficientStatistics, factor: np.ndarray) -> np.ndarray:

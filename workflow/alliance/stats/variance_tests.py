@@ -90,7 +90,7 @@ def null_model(spec: ModelSpec, data: GrowthData, reml: bool) -> NullModel:
     alt_factor, alt_loglik, alt_ss = _fit(data, reml)
     null_factor, null_loglik, null_ss = _fit(_without_slope(data), reml)
     sigma2 = evaluate(null_ss, null_factor).r2 / (null_ss.n_obs - (null_ss.p if reml else 0))
-    beta = evaluate(null_ss, null_factor).beta + null_ss.beta_offset
+    beta = null_ss.with_offset(evaluate(null_ss, null_factor).beta)
     codes, _ = pd.factorize(data.frame["patient_id"], sort=False)
     return NullModel(
         model_id=spec.id,
