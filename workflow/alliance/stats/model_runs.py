@@ -23,7 +23,7 @@ from scipy import stats
 
 from alliance.stats.catalogue import Catalogue, CatalogueSettings, ModelSpec, describe_condition
 from alliance.stats.engine import FitFailed, FitResult, GrowthData, fit_growth
-from alliance.stats.model_data import model_data
+from alliance.stats.model_data import model_data, with_patient_codes
 
 FITS_COLUMNS = [
     "model_id", "outcome", "predictor", "moderator", "subset", "controls", "method", "n_patients", "n_obs",
@@ -218,6 +218,7 @@ def run_models(
     cache: FitCache = {}
     records = []
     collected = collected_instruments(outcomes_long)
+    patients, wai_long, outcomes_long = with_patient_codes(patients, wai_long, outcomes_long)
     for number, model_id in enumerate(model_ids, start=1):
         spec = catalogue.model(model_id)
         absent = sorted(spec.instruments - collected)
