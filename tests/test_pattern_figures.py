@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from alliance import layout
-from alliance.report.pattern_figures import pattern_map, retention_curve, retention_table, write_pattern_figures
+from alliance.report.pattern_figures import (
+    pattern_blocks,
+    pattern_map,
+    retention_curve,
+    retention_table,
+    write_pattern_figures,
+)
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -78,12 +84,29 @@ def texts(fig: Figure) -> str:
     return "\n".join(t.get_text() for t in fig.findobj(Text))
 
 
+def drawn_rows(ax) -> np.ndarray:
+    """The map's blocks expanded back to one row per patient (each block is as tall as its patients)."""
+    (mesh,) = ax.collections
+    edges = mesh.get_coordinates()[:, 0, 1]
+    patterns = np.asarray(mesh.get_array()).reshape(len(edges) - 1, -1)
+    return np.repeat(patterns, np.diff(edges).astype(int), axis=0)
+
+
+def test_map_draws_one_block_per_pattern():
+    """100,000 patients with 3 patterns: three blocks, not 100,000 rows (a registry-sized cohort's map)."""
+    rows = {"1" * 3: 50_000, "110": 30_000, "100": 20_000}
+    matrix = pd.DataFrame([list(map(int, p)) for p, n in rows.items() for _ in range(n)], columns=[3, 9, 15])
+    patterns, counts = pattern_blocks(matrix.sample(frac=1.0, random_state=1))
+    np.testing.assert_array_equal(patterns, [[1, 1, 1], [1, 1, 0], [1, 0, 0]])
+    assert counts.tolist() == [50_000, 30_000, 20_000]
+
+
 def test_map_image_equals_sorted_presence(cohort):
     wai, patients = cohort
     fig = pattern_map(wai, patients, WAVES, min_cell=5)
     good, poor = fig.axes
-    np.testing.assert_array_equal(np.asarray(good.images[0].get_array()), as_matrix(GOOD_SORTED))
-    np.testing.assert_array_equal(np.asarray(poor.images[0].get_array()), as_matrix(POOR_SORTED))
+    np.testing.assert_array_equal(drawn_rows(good), as_matrix(GOOD_SORTED))
+    np.testing.assert_array_equal(drawn_rows(poor), as_matrix(POOR_SORTED))
     assert good.get_yticks().size == 0
     assert good.get_ylabel() == "Patients (sorted by pattern)"
     assert "1 patient(s) without outcome classification omitted" in texts(fig)
@@ -93,8 +116,8 @@ def test_map_suppresses_small_subgroup(cohort):
     wai, patients = cohort
     fig = pattern_map(wai, patients, WAVES, min_cell=7)
     good, poor = fig.axes
-    assert len(good.images) == 1
-    assert len(poor.images) == 0
+    assert len(good.collections) == 1
+    assert len(poor.collections) == 0
     assert "< 7 patients" in [t.get_text() for t in poor.texts]
 
 

@@ -3,7 +3,8 @@
 * :func:`pattern_map`: a patient x wave map (black = a scored administration at that wave, white = none), one
   panel per outcome subgroup (good, poor; unclassified patients are omitted and a note says how many). Rows are
   sorted by the number of assessments (most first), then by the binary pattern read from the first wave on
-  (present before absent), so equal patterns form blocks. No patient identifier is drawn.
+  (present before absent), so equal patterns form blocks; each block is drawn once, as tall as its number of
+  patients, so the figure has at most 2^waves blocks at 155 or 100,000 patients. No patient identifier is drawn.
 * :func:`retention_curve`: the share (%) of each subgroup's patients with an assessment at each wave.
 
 Disclosure control: a subgroup with fewer than ``min_cell`` patients gets no map (the panel says ``< N
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -47,6 +49,17 @@ def sort_patterns(matrix: pd.DataFrame) -> pd.DataFrame:
     return matrix.iloc[order]
 
 
+def pattern_blocks(matrix: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a presence matrix in sort_patterns' order, and how many patients have each:
+    the map draws one block per pattern (at most 2^waves of them), whatever the number of patients."""
+    if matrix.empty:
+        return np.zeros((0, matrix.shape[1])), np.zeros(0, int)
+    counts = matrix.value_counts(sort=False)
+    patterns = pd.DataFrame(list(counts.index), columns=matrix.columns)
+    ordered = sort_patterns(patterns)
+    return ordered.to_numpy(dtype=float), counts.to_numpy()[ordered.index.to_numpy()]
+
+
 def _groups(patients: pd.DataFrame) -> tuple[dict[str, pd.Series], int]:
     outcome = patients["outcome_group"].fillna("").astype(str)
     members = {key: patients.loc[outcome == key, "patient_id"] for key, *_ in GROUPS}
@@ -71,8 +84,11 @@ def pattern_map(wai_long: pd.DataFrame, patients: pd.DataFrame, waves: Sequence[
                 ax.set_xlim(-0.5, len(waves) - 0.5)
                 ax.text(0.5, 0.5, f"< {min_cell} patients", transform=ax.transAxes, ha="center", va="center")
                 continue
-            matrix = sort_patterns(present.loc[ids.to_numpy()]).to_numpy(dtype=float)
-            ax.imshow(matrix, cmap="gray_r", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+            patterns, counts = pattern_blocks(present.loc[ids.to_numpy()])
+            # One block per pattern, as tall as its number of patients (row 0 at the top, as in a table).
+            edges = np.concatenate([[0], np.cumsum(counts)])
+            ax.pcolormesh(np.arange(len(waves) + 1) - 0.5, edges, patterns, cmap="gray_r", vmin=0, vmax=1)
+            ax.set_ylim(edges[-1], 0)
             ax.set_ylabel("Patients (sorted by pattern)")
             for side in ("top", "right"):
                 ax.spines[side].set_visible(True)
