@@ -676,6 +676,29 @@ def test_a_config_value_is_sourced_to_the_file_that_sets_it(tmp_path):
     assert provenance.config_source(files, "analysis.gaf_cutoff", 50) == provenance.COMMAND_LINE
 
 
+def test_a_cohorts_own_bootstrap_level_is_sourced_to_its_setting(tmp_path):
+    """A cohort that sets its own bootstrap.confidence: the text's level names that key and file, not
+    "--config" (the top-level value is another) nor the top-level key."""
+    main = tmp_path / "config.yaml"
+    main.write_text("bootstrap:\n  confidence: 0.95\n", encoding="utf-8")
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text("cohorts:\n  clinic:\n    bootstrap: {confidence: 0.9}\n", encoding="utf-8")
+    files = [str(main), str(clinic)]
+    analysis = {"gaf_cutoff": 60, "schedule": {"wai_months": [3], "outcome_months": [0]}}
+    own = provenance.config_values(analysis, INSTRUMENTS, files, "config/instruments.yaml", 0.9, cohort="clinic")
+    assert (own["bootstrap_confidence"].file, own["bootstrap_confidence"].key) == (
+        str(clinic),
+        "cohorts.clinic.bootstrap.confidence",
+    )
+    other = provenance.config_values(analysis, INSTRUMENTS, files, "config/instruments.yaml", 0.95, cohort="other")
+    assert (other["bootstrap_confidence"].file, other["bootstrap_confidence"].key) == (
+        str(main),
+        "bootstrap.confidence",
+    )
+    given = provenance.config_values(analysis, INSTRUMENTS, files, "config/instruments.yaml", 0.8, cohort="clinic")
+    assert given["bootstrap_confidence"].file == provenance.COMMAND_LINE
+
+
 def test_the_manuscript_modules_are_imported_one_by_one():
     """The subpackage's __init__ is only a docstring, no re-exports: a step's code version follows the modules
     its script imports."""

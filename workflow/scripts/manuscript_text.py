@@ -18,6 +18,7 @@ values = config_values(
     config_files=snakemake.params.config_files,
     instruments_file=snakemake.input.instruments,
     confidence=snakemake.params.confidence,
+    cohort=snakemake.wildcards.cohort,
 )
 inputs = ManuscriptInputs.declared(
     models=snakemake.input.models,

@@ -276,11 +276,13 @@ def config_values(
     config_files: Sequence[str | Path],
     instruments_file: str | Path,
     confidence: float | None = None,
+    cohort: str | None = None,
 ) -> dict[str, Any]:
     """The configuration numbers the text names, each a :class:`Num` keyed by its path in the config file
     that sets it (:func:`config_source` among ``config_files``; the instruments' in ``instruments_file``):
     the GAF cut-off, the assessment schedule, the WAI scale range, the WSAS and BSI cut-offs, and the
-    bootstrap intervals' ``confidence`` (``bootstrap_confidence``) when given."""
+    bootstrap intervals' ``confidence`` (``bootstrap_confidence``) when given: ``cohort``'s own
+    (``cohorts.<cohort>.bootstrap.confidence``) where a file sets it, else the top-level one."""
 
     def setting(key: str, value: Any) -> tuple[Any, str]:
         return value, config_source(config_files, f"analysis.{key}", value)
@@ -295,18 +297,18 @@ def config_values(
         "wai_months": schedule("wai_months"),
         "outcome_months": schedule("outcome_months"),
         **instrument_values(instruments, str(instruments_file)),
-        **(
-            {}
-            if confidence is None
-            else {
-                "bootstrap_confidence": Num(
-                    float(confidence),
-                    config_source(config_files, "bootstrap.confidence", confidence),
-                    "bootstrap.confidence",
-                )
-            }
-        ),
+        **({} if confidence is None else {"bootstrap_confidence": _confidence(config_files, confidence, cohort)}),
     }
+
+
+def _confidence(config_files: Sequence[str | Path], confidence: float, cohort: str | None) -> Num:
+    """The bootstrap level, sourced to the cohort's own setting where a file makes it, else the top-level one."""
+    keys = [*([f"cohorts.{cohort}.bootstrap.confidence"] if cohort else []), "bootstrap.confidence"]
+    for key in keys:
+        source = config_source(config_files, key, confidence)
+        if source != COMMAND_LINE:
+            return Num(float(confidence), source, key)
+    return Num(float(confidence), COMMAND_LINE, "bootstrap.confidence")
 
 
 def instrument_values(instruments: Any, file: str) -> dict[str, Any]:
