@@ -139,28 +139,20 @@ def em_mvn(data: np.ndarray, tol: float = 1e-10, max_iter: int = 10_000) -> tupl
     Deterministic: starts at the observed means and a diagonal covariance of observed variances; stops when
     no parameter changes by more than ``tol``. Rows without any observed value must be removed beforehand.
     Returns (mean, covariance, iterations); raises RuntimeError without convergence.
+
+    An iteration needs only each missing-data pattern's count, sum and cross-products of its observed
+    values (the E-step's expected sums are linear in them), so its cost does not grow with the rows.
     """
     x = np.asarray(data, dtype="float64")
     n, p = x.shape
-    observed = ~np.isnan(x)
-    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
+    patterns = _pattern_sums(x)
     mu = np.nanmean(x, axis=0)
     sigma = np.diag(np.nanvar(x, axis=0))
-    filled = np.where(observed, x, 0.0)
     for iteration in range(1, max_iter + 1):
         sum_x = np.zeros(p)
         sum_xx = np.zeros((p, p))
-        for index, pattern in enumerate(patterns):
-            rows = filled[inverse == index]
-            o, m = np.flatnonzero(pattern), np.flatnonzero(~pattern)
-            hat = rows.copy()
-            if m.size:
-                coef = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)])  # S_oo^-1 S_om
-                hat[:, m] = mu[m] + (rows[:, o] - mu[o]) @ coef
-                sum_xx[np.ix_(m, m)] += rows.shape[0] * (sigma[np.ix_(m, m)] - sigma[np.ix_(m, o)] @ coef)
-            sum_x += hat.sum(axis=0)
-            sum_xx += hat.T @ hat
+        for pattern in patterns:
+            _expected_sums(pattern, mu, sigma, sum_x, sum_xx)
         new_mu = sum_x / n
         new_sigma = sum_xx / n - np.outer(new_mu, new_mu)
         change = max(float(np.max(np.abs(new_mu - mu))), float(np.max(np.abs(new_sigma - sigma))))
@@ -168,6 +160,50 @@ def em_mvn(data: np.ndarray, tol: float = 1e-10, max_iter: int = 10_000) -> tupl
         if change < tol:
             return mu, sigma, iteration
     raise RuntimeError(f"EM did not converge in {max_iter} iterations")
+
+
+def _pattern_sums(x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]:
+    """Per missing-data pattern: observed and missing columns, rows, and the sum and cross-products of
+    the observed values."""
+    observed = ~np.isnan(x)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    sums = []
+    for index, pattern in enumerate(patterns):
+        o, m = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+        rows = x[inverse == index][:, o]
+        sums.append((o, m, rows.shape[0], rows.sum(axis=0), rows.T @ rows))
+    return sums
+
+
+def _expected_sums(
+    pattern: tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray],
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    sum_x: np.ndarray,
+    sum_xx: np.ndarray,
+) -> None:
+    """Adds one pattern's expected sum and cross-products of all columns given its observed values: the
+    missing ones are predicted by their regression on the observed, c + x_o B, plus its residual covariance."""
+    o, m, count, s1, s2 = pattern
+    sum_x[o] += s1
+    sum_xx[np.ix_(o, o)] += s2
+    if not m.size:
+        return
+    coef = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)])  # B = S_oo^-1 S_om
+    c = mu[m] - mu[o] @ coef
+    s1_coef = s1 @ coef
+    sum_x[m] += count * c + s1_coef
+    cross = np.outer(s1, c) + s2 @ coef  # sum x_o hat_m'
+    sum_xx[np.ix_(o, m)] += cross
+    sum_xx[np.ix_(m, o)] += cross.T
+    sum_xx[np.ix_(m, m)] += (
+        count * np.outer(c, c)
+        + np.outer(c, s1_coef)
+        + np.outer(s1_coef, c)
+        + coef.T @ s2 @ coef
+        + count * (sigma[np.ix_(m, m)] - sigma[np.ix_(m, o)] @ coef)
+    )
 
 
 def little_mcar_test(matrix: pd.DataFrame, tol: float = 1e-10, max_iter: int = 10_000) -> dict[str, Any]:
