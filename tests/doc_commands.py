@@ -47,6 +47,8 @@ RUN_ELSEWHERE: dict[str, str] = {
     ".venv/bin/snakemake --cores all package": f"{VERIFY_TESTS}::test_package_holds_code_config_synthetic_exports_and_manifest",
     ".venv/bin/snakemake --report report.html": f"{VERIFY_TESTS}::test_the_report_after_a_build",
     ".venv/bin/snakemake --report report.html verify": f"{VERIFY_TESTS}::test_snakemake_report_shows_tables_figures_and_verification_in_chromium",
+    "bash cluster/start_local_slurm.sh": CI,
+    ".venv/bin/snakemake --workflow-profile profiles/slurm --configfile mycohort.yaml": "tests/test_slurm.py::builds",
 }  # fmt: skip
 
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console", "zsh"}

@@ -32,9 +32,10 @@ def fake_engine(folder: Path) -> Path:
 
 
 def shells(folder: Path) -> Path:
-    """A folder with only the shells Snakemake needs, so that no real PDF engine is on the PATH."""
+    """A folder with only the shells Snakemake needs, so that no real PDF engine is on the PATH, and `which`,
+    which the SLURM executor plugin runs when Snakemake loads it (its command line fails without one)."""
     folder.mkdir(exist_ok=True)
-    for name in ("sh", "bash"):
+    for name in ("sh", "bash", "which"):
         found = shutil.which(name)
         if found and not (folder / name).exists():
             (folder / name).symlink_to(found)

@@ -23,6 +23,7 @@ rule bootstrap_shard:
     threads: 1
     resources:
         mem_mb=memory_mb,
+        runtime=120,
     params:
         code=code_version("../scripts/bootstrap_shard.py"),
         seed=lambda wildcards: bootstrap_of(wildcards).seed,
@@ -54,6 +55,7 @@ rule bootstrap_jackknife:
     threads: 1
     resources:
         mem_mb=memory_mb,
+        runtime=120,
     params:
         code=code_version("../scripts/bootstrap_jackknife.py"),
         seed=lambda wildcards: bootstrap_of(wildcards).seed,
@@ -82,6 +84,9 @@ rule bootstrap_intervals:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=60,
     params:
         code=code_version("../scripts/bootstrap_intervals.py"),
         seed=lambda wildcards: bootstrap_of(wildcards).seed,

@@ -15,6 +15,9 @@ rule simulate_cohort:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=2048,
+        runtime=30,
     params:
         code=code_version("../scripts/simulate_cohort.py"),
         simulate=lambda wildcards: asdict(COHORTS[wildcards.cohort].simulate),
@@ -39,6 +42,7 @@ rule validate_exports:
     threads: 1
     resources:
         mem_mb=memory_mb,
+        runtime=60,
     params:
         code=code_version("../scripts/validate_exports.py"),
         exports_dir=exports_dir,
@@ -63,6 +67,7 @@ rule clean_cohort:
     threads: 1
     resources:
         mem_mb=memory_mb,
+        runtime=60,
     params:
         code=code_version("../scripts/clean_cohort.py"),
         analysis=SETTINGS.analysis,

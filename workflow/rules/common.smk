@@ -25,8 +25,10 @@ from snakemake.exceptions import WorkflowError
 
 # A build killed outright (SIGKILL, a power loss) leaves Snakemake's locks behind; they are removed when no
 # other snakemake is running here (alliance.build.stale_locks), so that the next `snakemake` resumes the build
-# (with rerun-incomplete from profiles/default/config.yaml) instead of asking for --unlock.
-if clear_stale_locks(Path(".snakemake")):
+# (with rerun-incomplete from profiles/default/config.yaml) instead of asking for --unlock. Not in a
+# cluster job (workflow.remote_exec): the build that submitted it holds its locks, and a shared file system
+# need not carry the run lock's flock from one node to another.
+if not workflow.remote_exec and clear_stale_locks(Path(".snakemake")):
     print(
         "Removed the locks of a snakemake that was killed (none is running here now).",
         file=sys.stderr,
@@ -117,9 +119,13 @@ def min_cell(wildcards):
     return COHORTS[wildcards.cohort].disclosure_min_cell
 
 
+# On a cluster (profiles/slurm/): the light steps (tables, text, gathering, hashing) are local rules
+# (`localrule: True`), run beside Snakemake itself; every other step is a cluster job and declares its
+# threads, memory (mem_mb) and time limit (runtime, minutes). The partition and account are the profile's.
+# A local build ignores mem_mb and runtime (unless --resources caps them).
 def memory_mb(wildcards, input):
     """Memory a step asks a cluster for: its input tables, held a few times over by pandas, and at least
-    1 GB (profiles set the rest; a local build ignores it unless --resources caps it).
+    1 GB.
     """
     return max(1024, math.ceil(20 * input.size_mb))
 

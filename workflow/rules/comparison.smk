@@ -23,6 +23,9 @@ rule comparison:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=60,
     params:
         code=code_version("../scripts/comparison.py"),
         cohorts=list(COHORTS),

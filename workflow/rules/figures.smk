@@ -31,6 +31,9 @@ rule figures:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=30,
     params:
         code=code_version("../scripts/figures.py"),
         min_cell=min_cell,

@@ -10,6 +10,7 @@ rule manuscript_descriptives:
         descriptives=f"results/{{cohort}}/manuscript/{layout.DESCRIPTIVES}",
     log:
         "logs/{cohort}/manuscript_descriptives.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -47,6 +48,7 @@ rule manuscript_text:
         provenance=f"results/{{cohort}}/manuscript/{layout.PROVENANCE}",
     log:
         "logs/{cohort}/manuscript_text.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -81,6 +83,9 @@ rule manuscript_documents:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=2048,
+        runtime=30,
     params:
         code=code_version("../scripts/manuscript_documents.py"),
     script:
@@ -101,6 +106,9 @@ rule manuscript_pdf:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=2048,
+        runtime=30,
     params:
         code=code_version("../scripts/manuscript_documents.py"),
     script:

@@ -26,6 +26,9 @@ rule missing_data:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=60,
     params:
         code=code_version("../scripts/missing_data.py"),
         min_cell=min_cell,
@@ -60,6 +63,9 @@ rule missing_data_figures:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=30,
     params:
         code=code_version("../scripts/missing_data_figures.py"),
         min_cell=min_cell,

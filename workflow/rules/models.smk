@@ -20,6 +20,7 @@ rule fit_models:
     threads: 1
     resources:
         mem_mb=memory_mb,
+        runtime=60,
     params:
         code=code_version("../scripts/fit_models.py"),
         model_ids=lambda wildcards: MODEL_GROUPS[wildcards.outcome],
@@ -42,6 +43,7 @@ rule collect_models:
         "logs/{cohort}/collect_models.log",
     benchmark:
         "logs/{cohort}/collect_models.benchmark.tsv"
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1

@@ -43,6 +43,9 @@ rule power_simulation:
     conda:
         "../envs/alliance.yaml"
     threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=240,
     params:
         code=code_version("../scripts/power_simulation.py"),
         effect=lambda wildcards: SETTINGS.power.effects.get(wildcards.finding),
@@ -66,6 +69,7 @@ rule power_report:
         [f"results/{{cohort}}/power/{name}" for name in POWER_FILES],
     log:
         "logs/{cohort}/power/power_report.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1

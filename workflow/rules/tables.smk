@@ -30,6 +30,7 @@ rule model_tables:
         ),
     log:
         "logs/{cohort}/model_tables.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -74,6 +75,7 @@ rule descriptive_tables:
         ),
     log:
         "logs/{cohort}/descriptive_tables.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -118,6 +120,7 @@ rule robustness_tables:
         ),
     log:
         "logs/{cohort}/robustness_tables.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
