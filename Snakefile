@@ -12,6 +12,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/studies.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/bootstrap.smk"
@@ -28,6 +29,7 @@ rule all:
     default_target: True
     input:
         cohort_outputs,
+        study_outputs,
 
 
 # One cohort's whole build: `snakemake --cores all results/<cohort>/all`; the file lists what was built.

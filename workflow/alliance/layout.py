@@ -43,6 +43,27 @@ FIGURES = ("figure_1", "figure_2")
 COMPARISON_TABLES = ("estimates", "meta_analysis", "pooled_models")
 FOREST_PREFIX = "forest_"
 
+# Companion studies (results/<study>/, docs/companion-studies.md). Each is read from its own exports, checked
+# (validation.txt and quarantine/, sensitive as for a cohort) and built by one step (one more for a qualitative
+# study's figure). A fidelity study's fidelity/: the table of adherence and quality, the G study's reliability,
+# an aggregate summary, and the selected extreme sessions (session ids: sensitive, never published).
+# The export files a study of each kind reads (docs/fidelity-format.md, docs/qualitative-format.md).
+STUDY_EXPORTS = {"fidelity": ("fidelity",), "qualitative": ("participants", "themes", "excerpts")}
+STUDY_VALIDATION = "validation.txt"
+STUDY_QUARANTINE = "quarantine"
+FIDELITY_DIR = "fidelity"
+FIDELITY_TABLE = "table_fidelity"
+FIDELITY_RELIABILITY = "reliability.json"
+FIDELITY_SUMMARY = "summary.json"
+FIDELITY_EXTREME_CASES = "extreme_cases.csv"
+# A qualitative study's tables/ (Gardner et al.'s Tables 1-2, Pettersen et al.'s Table 1, prevalence) and their
+# aggregates (summary.json), and its figures/ (the thematic map).
+QUALITATIVE_TABLES = ("table_participants", "table_themes", "table_prevalence")
+QUALITATIVE_SUMMARY = "summary.json"
+THEMATIC_MAP = "thematic_map"
+# A study's tables have one layout (its paper's).
+STUDY_TABLE_LAYOUTS = ("",)
+
 # manuscript/: the tables the manuscript includes (in its order), its sections and documents.
 MANUSCRIPT_TABLES = ("table_1", "table_2", "table_3", "table_4", "table_outcome_change", *ROBUSTNESS_TABLES)
 MANUSCRIPT_SECTIONS = ("methods", "results")
@@ -86,6 +107,34 @@ def comparison_files(findings: Iterable[str]) -> list[str]:
     """The comparison's files: estimates.csv, meta_analysis.csv, pooled_models.csv and each finding's forest
     plot (forest_<finding>.png, .svg, .pdf)."""
     return [*csv_files(COMPARISON_TABLES), *figure_files(forest_figures(findings))]
+
+
+def fidelity_files() -> list[str]:
+    """A fidelity study's outputs, relative to results/<study>/ (validation.txt and the fidelity/ files)."""
+    tables = table_files([FIDELITY_TABLE], STUDY_TABLE_LAYOUTS)
+    names = [*tables, FIDELITY_RELIABILITY, FIDELITY_SUMMARY, FIDELITY_EXTREME_CASES]
+    return [STUDY_VALIDATION, *(f"{FIDELITY_DIR}/{name}" for name in names)]
+
+
+def qualitative_files() -> list[str]:
+    """A qualitative study's outputs, relative to results/<study>/: validation.txt, tables/ and its summary,
+    and figures/ (the thematic map)."""
+    tables = table_files(QUALITATIVE_TABLES, STUDY_TABLE_LAYOUTS)
+    return [
+        STUDY_VALIDATION,
+        *(f"tables/{name}" for name in [*tables, QUALITATIVE_SUMMARY]),
+        *(f"figures/{name}" for name in figure_files([THEMATIC_MAP])),
+    ]
+
+
+def study_files(kind: str) -> list[str]:
+    """Every file the default build writes for a study of ``kind`` (fidelity or qualitative), relative to
+    results/<study>/."""
+    if kind == "fidelity":
+        return fidelity_files()
+    if kind == "qualitative":
+        return qualitative_files()
+    raise ValueError(f"unknown kind of study {kind!r}")
 
 
 def by_name(paths: Iterable[str | Path]) -> dict[str, Path]:

@@ -170,6 +170,97 @@ class PowerSettings:
     target: float = 0.80  # the power the summary and the figure's line refer to
 
 
+# Companion studies (``studies:``, docs/companion-studies.md): a fidelity study's ratings or a qualitative
+# study's codebook, each built into results/<study>/.
+STUDY_KINDS = ("fidelity", "qualitative")
+# Folders of results/ that are no cohort's or study's: a study may not take their name.
+RESERVED_RESULTS = ("comparison",)
+
+
+@dataclass(frozen=True)
+class ExtremeCases:
+    """``fidelity.extreme_cases``: the k highest and k lowest sessions of the pool (sessions of ``format``)."""
+
+    k: int = 2
+    format: str = "all"  # individual | group | all
+
+
+@dataclass(frozen=True)
+class FidelitySettings:
+    """``fidelity:`` of a fidelity study (MBT-ACS ratings, 1-7)."""
+
+    adequacy_cutoff: float = 4.0  # a session score at or above this is adequate (Folmo et al., 2019, 2020)
+    extreme_cases: ExtremeCases = ExtremeCases()
+    # G coefficients for the mean of this many raters; None: as many as rated each session of the G study
+    # (their harmonic mean).
+    decision_raters: int | None = None
+
+
+@dataclass(frozen=True)
+class FrequencyLabel:
+    """One rule of ``qualitative.frequency_labels``: ``label`` when at least ``at_least`` participants, or at
+    least the ``share`` of them (1.0: all), voiced a theme."""
+
+    label: str
+    at_least: int | None = None
+    share: float | None = None
+
+    def applies(self, count: int, participants: int) -> bool:
+        if self.share is not None:
+            return participants > 0 and count >= self.share * participants - 1e-9
+        return count >= int(self.at_least or 0)
+
+
+# Pettersen et al. (2021): all = every participant (six), most = four or five, some = three, else one or two.
+PETTERSEN_LABELS = (
+    FrequencyLabel("all", share=1.0),
+    FrequencyLabel("most", at_least=4),
+    FrequencyLabel("some", at_least=3),
+    FrequencyLabel("one or two", at_least=1),
+)
+
+
+@dataclass(frozen=True)
+class QualitativeSettings:
+    """``qualitative:`` of a qualitative study (a codebook)."""
+
+    frequency_labels: tuple[FrequencyLabel, ...] = PETTERSEN_LABELS  # the first that applies
+    theme_heading: str = "Themes"  # the themes' column in the tables ("Superordinate themes", "Main themes")
+
+
+@dataclass(frozen=True)
+class Study:
+    """One entry of ``studies:``: a companion study read from its exports (a fidelity study's ratings, a
+    qualitative study's codebook), built into results/<name>/."""
+
+    name: str
+    kind: str  # STUDY_KINDS
+    exports: str
+    title: str = ""
+    verify: str | None = None  # its verification mapping (config/verify_<study>.yaml)
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+    on_invalid: str = "stop"
+    fidelity: FidelitySettings = FidelitySettings()
+    qualitative: QualitativeSettings = QualitativeSettings()
+
+    @property
+    def example(self) -> bool:
+        """Whether it reads one of the workflow's synthetic examples (config/examples/)."""
+        return Path(self.exports).parts[:2] == ("config", "examples")
+
+    def reading_options(self) -> dict[str, str]:
+        """How its exports are read (the study step's parameters)."""
+        return {
+            "name": self.name,
+            "delimiter": self.delimiter,
+            "decimal": self.decimal,
+            "on_invalid": self.on_invalid,
+            "encoding": self.encoding,
+        }
+
+
 @dataclass(frozen=True)
 class Settings:
     files: ConfigFiles
@@ -179,6 +270,7 @@ class Settings:
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
     power: PowerSettings = field(default_factory=PowerSettings)
     sources: tuple[str, ...] = ()  # the config files merged into this configuration, in order
+    studies: Mapping[str, Study] = field(default_factory=dict)  # the companion studies to build
 
     def cohort(self, name: str) -> Cohort:
         return self.cohorts[name]
@@ -225,6 +317,7 @@ def load_settings(
         bootstrap=BootstrapSettings(**config.get("bootstrap", {})),
         power=_power(config.get("power", {}), where),
         sources=tuple(str(source) for source in sources),
+        studies=load_studies(config, where, command_line),
     )
     settings.check_bootstrap(where)
     return settings
@@ -278,6 +371,8 @@ def _check_schema(config: Mapping[str, Any], where: str) -> None:
 def _schema_message(error: jsonschema.ValidationError) -> str:
     """jsonschema's message (which quotes the offending value); for a cohort that is neither read nor
     simulated, what to write instead of the whole entry."""
+    if error.validator == "oneOf" and list(error.absolute_path)[:1] == ["studies"]:
+        return "a frequency label needs either `at_least: COUNT` or `share: FRACTION`, not both or neither"
     if error.validator == "oneOf":
         return "a cohort needs either `exports: DIRECTORY` or `simulate: {seed, n_patients}`, not both or neither"
     return error.message
@@ -298,9 +393,9 @@ def _cohort(name: str, spec: Mapping[str, Any], where: str) -> Cohort:
     return cohort
 
 
-def _check_exports(cohort: Cohort, where: str) -> None:
-    """What the schema cannot check about reading a clinic's exports."""
-    key = f"cohorts.{cohort.name}"
+def _check_exports(cohort: Cohort | Study, where: str, section: str = "cohorts") -> None:
+    """What the schema cannot check about reading a clinic's (or a study's) exports."""
+    key = f"{section}.{cohort.name}"
     if cohort.delimiter == cohort.decimal:
         raise ConfigError(
             f"delimiter and decimal mark are both '{cohort.decimal}'; an export cannot use one character for both",
@@ -317,3 +412,80 @@ def _check_exports(cohort: Cohort, where: str) -> None:
         ) from None
     if not Path(str(cohort.exports)).is_dir():
         raise ConfigError(f"exports directory '{cohort.exports}' does not exist", file=where, key=f"{key}.exports")
+
+
+def named_studies(config: Mapping[str, Any], command_line: Sequence[str | Path] = ()) -> list[str]:
+    """The studies to build: those of the last ``--configfile`` that names cohorts or studies (none when it
+    names only cohorts: a user's cohort file builds that cohort, not the example studies), else all of the
+    config's."""
+    names: list[str] | None = None
+    for source in command_line:
+        path = Path(source)
+        if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
+            continue
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        named = {
+            key: dict(spec[key]) if isinstance(spec, Mapping) and isinstance(spec.get(key), Mapping) else {}
+            for key in ("cohorts", "studies")
+        }
+        if named["cohorts"] or named["studies"]:
+            names = list(named["studies"])
+    return names if names is not None else list(config.get("studies") or {})
+
+
+def load_studies(
+    config: Mapping[str, Any], where: str = "the configuration", command_line: Sequence[str | Path] = ()
+) -> dict[str, Study]:
+    """``studies:``, the ones to build (:func:`named_studies`), checked and typed. A study's name must not be a
+    cohort's (both would be built into results/<name>/) nor a folder of results/ of its own (comparison)."""
+    specs = config.get("studies") or {}
+    cohorts = set(config.get("cohorts") or {})
+    studies = {}
+    for name in named_studies(config, command_line):
+        key = f"studies.{name}"
+        if name in cohorts:
+            raise ConfigError(f"'{name}' is also a cohort: results/{name}/ cannot hold both", file=where, key=key)
+        if name in RESERVED_RESULTS:
+            raise ConfigError(f"results/{name}/ is the workflow's own folder; name the study otherwise", where, key)
+        studies[name] = _study(name, specs[name], where)
+    return studies
+
+
+def _study(name: str, spec: Mapping[str, Any], where: str) -> Study:
+    key = f"studies.{name}"
+    for other in STUDY_KINDS:
+        if other in spec and spec["kind"] != other:
+            raise ConfigError(f"'{other}:' settings for a {spec['kind']} study", file=where, key=f"{key}.{other}")
+    options = ("title", "verify", "delimiter", "decimal", "encoding", "on_invalid")
+    study = Study(
+        name=name,
+        kind=str(spec["kind"]),
+        exports=str(spec["exports"]),
+        **{option: spec[option] for option in options if option in spec},
+        fidelity=_fidelity(spec.get("fidelity", {})),
+        qualitative=_qualitative(spec.get("qualitative", {}), where, f"{key}.qualitative"),
+    )
+    _check_exports(study, where, section="studies")
+    if study.verify is not None and not Path(study.verify).is_file():
+        raise ConfigError(f"verification mapping '{study.verify}' does not exist", file=where, key=f"{key}.verify")
+    return study
+
+
+def _fidelity(spec: Mapping[str, Any]) -> FidelitySettings:
+    given = {key: spec[key] for key in ("adequacy_cutoff", "decision_raters") if key in spec}
+    return FidelitySettings(**given, extreme_cases=ExtremeCases(**spec.get("extreme_cases", {})))
+
+
+def _qualitative(spec: Mapping[str, Any], where: str, key: str) -> QualitativeSettings:
+    given: dict[str, Any] = {"theme_heading": spec["theme_heading"]} if "theme_heading" in spec else {}
+    if "frequency_labels" in spec:
+        rules = tuple(FrequencyLabel(**rule) for rule in spec["frequency_labels"])
+        last = rules[-1]
+        if last.share is not None or last.at_least != 1:
+            raise ConfigError(
+                "the last rule must be {at_least: 1}, so that every theme voiced by anyone has a label",
+                file=where,
+                key=f"{key}.frequency_labels[{len(rules) - 1}]",
+            )
+        given["frequency_labels"] = rules
+    return QualitativeSettings(**given)

@@ -16,6 +16,7 @@ rule verify_manifest:
         manifest="results/{cohort}/verify/manifest.json",
     log:
         "logs/{cohort}/verify_manifest.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -73,6 +74,7 @@ rule verify_report:
         "logs/{cohort}/verify_report.log",
     benchmark:
         "logs/{cohort}/verify_report.benchmark.tsv"
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -93,12 +95,14 @@ rule verify:
             cohort=COHORTS,
             ext=("md", "html", "json"),
         ),
+        STUDY_VERIFY_OUTPUTS,
 
 
 rule package:
     input:
         sources=project_sources,
         manifests=expand("results/{cohort}/verify/manifest.json", cohort=COHORTS),
+        study_manifests=[f"results/{name}/verify/manifest.json" for name in STUDIES],
         synthetic=[
             f"results/{cohort}/simulated/exports"
             for cohort in COHORTS
@@ -108,19 +112,22 @@ rule package:
         zip="results/reproducibility-package.zip",
     log:
         "logs/package.log",
+    localrule: True
     conda:
         "../envs/alliance.yaml"
     threads: 1
     params:
         code=code_version("../scripts/package.py"),
-        real_exports=[cohort.exports for cohort in COHORTS.values() if cohort.exports],
+        real_exports=[cohort.exports for cohort in COHORTS.values() if cohort.exports]
+        + [study.exports for study in STUDIES.values() if not study.example],
         synthetic_exports={
             cohort: f"results/{cohort}/simulated/exports"
             for cohort in COHORTS
             if is_simulated(cohort)
         },
         manifests={
-            cohort: f"results/{cohort}/verify/manifest.json" for cohort in COHORTS
+            name: f"results/{name}/verify/manifest.json"
+            for name in [*COHORTS, *STUDIES]
         },
     script:
         "../scripts/package.py"

@@ -365,7 +365,7 @@ def _patient_id_of(raw: RawExport, fields: list[str]) -> str:
     return fields[index] if len(fields) > index else ""
 
 
-def _check_relations(checked: dict[str, _Checked], instruments: Instruments) -> dict[str, int]:
+def _check_relations(checked: dict[str, _Checked], instruments: Instruments | None) -> dict[str, int]:
     """Checks across rows and files; returns the patients whose own row has a problem, with its line."""
     patients = checked.get("patients")
     set_aside: dict[str, int] = {}
@@ -385,7 +385,7 @@ def _check_relations(checked: dict[str, _Checked], instruments: Instruments) -> 
                 malformed_ids.add(pid)
                 set_aside.setdefault(pid, record.line)
     for name, file_check in checked.items():
-        if file_check.spec.item_columns_by_version:
+        if file_check.spec.item_columns_by_version and instruments is not None:
             _check_item_ranges_by_version(file_check, instruments)
         if name != "patients":
             _check_duplicate_keys(file_check)
@@ -444,11 +444,12 @@ def _split(file_check: _Checked, reasons: Mapping[int, str]) -> tuple[pd.DataFra
 def validate_exports(
     raws: Mapping[str, RawExport | None],
     specs: Mapping[str, FileSpec],
-    instruments: Instruments,
+    instruments: Instruments | None,
     decimal: str = ".",
     on_invalid: OnInvalid = "stop",
 ) -> ValidatedCohort:
-    """Check every export against the contract; keep valid rows and set the others aside with reasons."""
+    """Check every export against the contract; keep valid rows and set the others aside with reasons.
+    ``instruments`` may be None for files without per-version item ranges (a companion study's exports)."""
     checked, fatal, notices = _read_files(raws, specs, decimal)
     set_aside = _check_relations(checked, instruments)
     tables: dict[str, pd.DataFrame] = {}

@@ -41,6 +41,7 @@ class TableLayout:
     align: tuple[Align, ...]
     notes: tuple[str, ...]
     model_ids: tuple[str, ...]  # the model (or other key) of each row
+    source: str = "Folmo et al. (2020)"  # the paper the table reproduces (named in the LaTeX)
 
     @property
     def heading(self) -> str:
@@ -342,7 +343,7 @@ def to_latex(table: TableFrame | TableLayout, layout: Layout = "paper") -> str:
     chosen = _layout(table, layout)
     size = r"\small" if chosen.layout == "paper" else r"\scriptsize"
     lines = [
-        f"% Table {chosen.number} of Folmo et al. (2020), {chosen.layout} layout",
+        f"% Table {chosen.number} of {chosen.source}, {chosen.layout} layout",
         r"\begin{table}[htbp]",
         r"\centering",
         size,

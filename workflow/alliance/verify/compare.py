@@ -35,6 +35,7 @@ from alliance.errors import AllianceError, ConfigError
 from alliance.stats.model_runs import not_collected_reason
 from alliance.verify.mapping import (
     ALPHA,
+    LABEL,
     Claim,
     Entry,
     JsonValue,
@@ -210,6 +211,41 @@ def table_cell(path: Path, row: Mapping[str, Any], column: str, part: int | None
     if not numbers:
         raise NotReproduced(f"no number in cell {text!r}")
     return float(numbers[part or 0])
+
+
+def source_text(source: Source, outputs: Outputs) -> str:
+    """The text a JSON or table source holds (a label such as "most"), for an entry of kind label."""
+    if isinstance(source, JsonValue):
+        path = _declared(outputs, source.file)
+        if not path.exists():
+            raise NotReproduced(f"{source.file} not built")
+        return str(_dotted(json.loads(path.read_text(encoding="utf-8")), source.key))
+    if not isinstance(source, TableCell):
+        raise NotReproduced("a label is read from a JSON or table output")
+    path = _declared(outputs, source.file)
+    if not path.exists():
+        raise NotReproduced(f"{path.name} not built")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    selected = _where(frame, source.row)
+    if selected.empty or source.column not in frame.columns:
+        raise NotReproduced(f"no such row/column in {path.name}")
+    return str(selected.iloc[0][source.column]).strip()
+
+
+def _words(text: str) -> list[str]:
+    """The words and numbers of a text, in lower case: "n = 3 Both; n = 1 Group" -> [n, 3, both, n, 1, group]."""
+    return re.findall(r"[^\W_]+(?:\.\d+)?", text.lower())
+
+
+def _with_label(comparison: Comparison, published: str, source: Source, outputs: Outputs) -> Comparison:
+    """A published label (words) beside the reproduced one: matches when they are the same words in the same
+    order, whatever the case, spacing and punctuation."""
+    try:
+        reproduced = source_text(source, outputs)
+    except NotReproduced as reason:
+        return replace(comparison, published=published, verdict="not reproduced", note=str(reason))
+    same = _words(reproduced) == _words(str(published))
+    return replace(comparison, published=published, reproduced=reproduced, verdict="matches" if same else "differs")
 
 
 def _collected(outputs: Outputs, model_id: str) -> None:
@@ -404,6 +440,8 @@ def compare_entry(
         value = value[entry.part]
     label = entry.label or entry.published
     comparison = Comparison(entry.identifier, entry.section_name, label, "", expected_significance=entry.expected_p)
+    if entry.kind == LABEL and entry.source is not None:
+        return replace(_with_label(comparison, str(value), entry.source, outputs), source=describe_source(entry.source))
     notes, sources = [], []
     if entry.source:
         sources.append(describe_source(entry.source))

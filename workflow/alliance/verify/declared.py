@@ -16,14 +16,16 @@ from pathlib import Path, PurePosixPath
 
 # Patient-level areas of results/<cohort>/ (README: "treat them like the exports themselves").
 SENSITIVE = ("clean", "quarantine", "simulated", "validation.txt")
+# Single sensitive files elsewhere: a fidelity study's extreme sessions, listed by their session ids.
+SENSITIVE_FILES = ("fidelity/extreme_cases.csv",)
 # The verification's own outputs (written after the manifest).
 VERIFY_DIR = "verify"
 
 
 def is_sensitive(relative: str | PurePosixPath) -> bool:
-    """A path relative to results/<cohort>/ in a patient-level area."""
-    parts = PurePosixPath(relative).parts
-    return bool(parts) and parts[0] in SENSITIVE
+    """A path relative to results/<cohort>/ (or results/<study>/) in a patient-level area, or a sensitive file."""
+    path = PurePosixPath(relative)
+    return bool(path.parts) and (path.parts[0] in SENSITIVE or path.as_posix() in SENSITIVE_FILES)
 
 
 def publishable(paths: Iterable[str], root: str) -> list[str]:
@@ -56,6 +58,14 @@ class Declared:
         if root in files:  # one file: its folder
             root = root.parent
         return cls(root, {PurePosixPath(p.relative_to(root)).as_posix(): p for p in files})
+
+    @classmethod
+    def under(cls, paths: Iterable[str | Path], root: str | Path) -> Declared:
+        """The files, named relative to ``root`` (results/<study>/ for a study, whose publishable outputs may
+        all lie in one of its folders)."""
+        base = Path(root)
+        files = [Path(p) for p in dict.fromkeys(paths)]
+        return cls(base, {PurePosixPath(p.relative_to(base)).as_posix(): p for p in files})
 
     def names(self, folders: Sequence[str] = ()) -> list[str]:
         """The names, sorted as paths; only those in ``folders`` (first part of the name) when given."""

@@ -23,7 +23,9 @@ from alliance.errors import ConfigError
 
 ALPHA = 0.05
 # Kinds of number (each sets a default tolerance, config/verify.yaml `tolerances`).
-KINDS = ("count", "pct", "mean", "estimate", "se", "explained", "aic", "significance")
+KINDS = ("count", "pct", "mean", "estimate", "se", "explained", "aic", "significance", "label")
+# A label (a word the paper prints, such as a frequency label "most") is compared as text, not as a number.
+LABEL = "label"
 STATS = ("n", "count", "pct", "mean", "sd", "min", "max", "missing")
 DIRECTIONS = ("positive", "negative", "any")
 MODEL_TABLES = ("estimates", "fits", "variance_components")
@@ -557,7 +559,9 @@ def check_published(mapping: VerifyMapping, published: Published) -> None:
                     f"published value {value!r} has no part {entry.part}", mapping.file, f"{entry.key}.part"
                 )
             value = value[entry.part]
-        if entry.source is not None and not isinstance(value, PublishedNumber):
+        if entry.source is not None and entry.kind == LABEL and not isinstance(value, str):
+            raise ConfigError(f"{entry.published} is {value!r}, not a label", mapping.file, f"{entry.key}.published")
+        if entry.source is not None and entry.kind != LABEL and not isinstance(value, PublishedNumber):
             raise ConfigError(f"{entry.published} is {value!r}, not a number", mapping.file, f"{entry.key}.published")
     for row in mapping.model_rows:
         printed = _published(mapping, published, row.published, f"{row.key}.published")
@@ -591,3 +595,16 @@ def _check_row(row: Mapping[str, Any], file: str, path: str) -> None:
     for name in ("explained_intercept", "explained_slope", "aic"):
         if row.get(name) is not None and not isinstance(row[name], PublishedNumber):
             raise ConfigError(f"expected a number, not {row[name]!r}", file, f"{path}.{name}")
+
+
+def check_study_mapping(mapping: VerifyMapping) -> None:
+    """A companion study's mapping (config/verify_<study>.yaml) names its values in the study's own outputs:
+    JSON and table sources only, no model rows or findings (a study fits no mixed model)."""
+    for key, source in mapping.sources():
+        if not isinstance(source, (JsonValue, TableCell)):
+            raise ConfigError(
+                "a study's values come from its JSON or table outputs (json: or table:)", mapping.file, key
+            )
+    if mapping.model_rows or mapping.findings:
+        key = "model_rows" if mapping.model_rows else "findings"
+        raise ConfigError("a study fits no mixed model: no model_rows or findings", mapping.file, key)

@@ -56,9 +56,12 @@ def date_spellings(day: date) -> set[str]:
     }
 
 
-def identifiers_from_exports(files: Iterable[Path], delimiter: str = ",", encoding: str = "utf-8") -> Identifiers:
-    """patient_id values and every date (a value starting YYYY-MM-DD) of the CSV exports; SPSS files are read
-    with pyreadstat when present."""
+def identifiers_from_exports(
+    files: Iterable[Path], delimiter: str = ",", encoding: str = "utf-8", id_columns: Sequence[str] = ("patient_id",)
+) -> Identifiers:
+    """The values of the ``id_columns`` (patient_id; a companion study's session, therapist, rater or participant
+    ids too) and every date (a value starting YYYY-MM-DD) of the CSV exports; SPSS files are read with
+    pyreadstat when present."""
     ids: set[str] = set()
     dates: set[str] = set()
     for path in files:
@@ -75,7 +78,7 @@ def identifiers_from_exports(files: Iterable[Path], delimiter: str = ",", encodi
         for row in rows:
             for column, value in row.items():
                 text_value = str(value or "").strip()
-                if column == "patient_id" and text_value:
+                if column in id_columns and text_value:
                     ids.add(text_value)
                 match = DATE.match(text_value)
                 if match:

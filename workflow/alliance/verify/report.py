@@ -53,6 +53,9 @@ class VerifyReport:
     files_scanned: int
     min_cell: int
     determinism: Determinism
+    kind: str = "cohort"  # or "study": a companion study (alliance.verify.studies)
+    mapping_file: str = "config/verify.yaml"
+    identifiers: str = "patient_id"  # what the privacy scan looked for, as the report names it
 
     def status(self) -> dict[str, str]:
         counts = summarise(self.comparisons)
@@ -74,7 +77,7 @@ class VerifyReport:
 
 def to_json(report: VerifyReport) -> str:
     record = {
-        "cohort": report.cohort,
+        report.kind: report.cohort,
         "synthetic": report.synthetic,
         "status": report.status(),
         "summary": summarise(report.comparisons),
@@ -112,12 +115,20 @@ def _intro(report: VerifyReport) -> list[str]:
         if report.synthetic
         else "This cohort is read from a clinic's exports: the comparison with the published numbers is the review."
     )
+    if report.kind == "study":
+        purpose = (
+            "This study reads the **synthetic example** shipped with the workflow (config/examples/): the comparison "
+            "with the published numbers checks the example, not the paper."
+            if report.synthetic
+            else "This study is read from a research group's exports: the comparison with the published numbers is "
+            "the review."
+        )
     return [
         purpose,
         "",
         (
             "Verdicts: **matches** = the reproduced value rounds to the published one at the published precision; "
-            "**within tolerance** = it does not, but the difference is within the tolerance of `config/verify.yaml`; "
+            f"**within tolerance** = it does not, but the difference is within the tolerance of `{report.mapping_file}`; "
             "**differs** = outside it; **not reproduced** = the workflow has no such value. Significance: the paper's "
             '"ns" means p >= .05, stars and "<.05"/"<.001" a p below that; **stars differ** = significant at .05 on both '
             "sides, at different star levels."
@@ -126,7 +137,7 @@ def _intro(report: VerifyReport) -> list[str]:
 
 
 def to_markdown(report: VerifyReport) -> str:
-    lines = [f"# Verification report: cohort `{report.cohort}`", ""]
+    lines = [f"# Verification report: {report.kind} `{report.cohort}`", ""]
     lines += _markdown_summary(report) + _intro(report) + [""]
     lines += _markdown_comparisons(report.comparisons)
     lines += _markdown_consistency(report) + _markdown_privacy(report) + _markdown_determinism(report.determinism)
@@ -198,7 +209,7 @@ def _markdown_privacy(report: VerifyReport) -> list[str]:
         return lines + [f"- {_md(leak.describe())}" for leak in report.leaks]
     return [
         *lines,
-        f"No patient_id or date of the exports in {report.files_scanned} publishable files"
+        f"No {report.identifiers} or date of the exports in {report.files_scanned} publishable files"
         + (f"; no count under {report.min_cell} in the tables." if report.min_cell > 0 else "."),
     ]
 
@@ -252,7 +263,7 @@ def to_html(report: VerifyReport) -> str:
         f"<title>Verification report: {_esc(report.cohort)}</title>",
         f"<style>{STYLE}</style></head>",
         "<body>",
-        f"<h1>Verification report: cohort <code>{_esc(report.cohort)}</code></h1>",
+        f"<h1>Verification report: {_esc(report.kind)} <code>{_esc(report.cohort)}</code></h1>",
     ]
     parts += _html_summary(report)
     parts += [f"<p>{_esc(line)}</p>" for line in _intro(report) if line]
@@ -330,7 +341,10 @@ def _html_privacy(report: VerifyReport) -> list[str]:
     parts = ['<h2 id="privacy">Privacy scan</h2>']
     if report.leaks:
         return [*parts, "<ul>" + "".join(f"<li>{_esc(leak.describe())}</li>" for leak in report.leaks) + "</ul>"]
-    return [*parts, f"<p>No patient_id or date of the exports in {report.files_scanned} publishable files.</p>"]
+    return [
+        *parts,
+        f"<p>No {_esc(report.identifiers)} or date of the exports in {report.files_scanned} publishable files.</p>",
+    ]
 
 
 def _html_determinism(determinism: Determinism) -> list[str]:
