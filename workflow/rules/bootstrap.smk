@@ -81,6 +81,8 @@ rule bootstrap_intervals:
         },
     log:
         "logs/{cohort}/bootstrap/intervals.log",
+    benchmark:
+        "logs/{cohort}/bootstrap/intervals.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1

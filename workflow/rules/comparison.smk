@@ -20,6 +20,8 @@ rule comparison:
         COMPARISON_OUTPUTS,
     log:
         "logs/comparison.log",
+    benchmark:
+        "logs/comparison.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1

@@ -28,6 +28,8 @@ rule figures:
         ),
     log:
         "logs/{cohort}/figures.log",
+    benchmark:
+        "logs/{cohort}/figures.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1

@@ -10,6 +10,8 @@ rule manuscript_descriptives:
         descriptives=f"results/{{cohort}}/manuscript/{layout.DESCRIPTIVES}",
     log:
         "logs/{cohort}/manuscript_descriptives.log",
+    benchmark:
+        "logs/{cohort}/manuscript_descriptives.benchmark.tsv"
     localrule: True
     conda:
         "../envs/alliance.yaml"
@@ -48,6 +50,8 @@ rule manuscript_text:
         provenance=f"results/{{cohort}}/manuscript/{layout.PROVENANCE}",
     log:
         "logs/{cohort}/manuscript_text.log",
+    benchmark:
+        "logs/{cohort}/manuscript_text.benchmark.tsv"
     localrule: True
     conda:
         "../envs/alliance.yaml"
@@ -80,6 +84,8 @@ rule manuscript_documents:
         docx="results/{cohort}/manuscript/manuscript.docx",
     log:
         "logs/{cohort}/manuscript_documents.log",
+    benchmark:
+        "logs/{cohort}/manuscript_documents.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -103,6 +109,8 @@ rule manuscript_pdf:
         pdf="results/{cohort}/manuscript/manuscript.pdf",
     log:
         "logs/{cohort}/manuscript_pdf.log",
+    benchmark:
+        "logs/{cohort}/manuscript_pdf.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1

@@ -23,6 +23,8 @@ rule missing_data:
         ),
     log:
         "logs/{cohort}/missing_data.log",
+    benchmark:
+        "logs/{cohort}/missing_data.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1
@@ -60,6 +62,8 @@ rule missing_data_figures:
         ),
     log:
         "logs/{cohort}/missing_data_figures.log",
+    benchmark:
+        "logs/{cohort}/missing_data_figures.benchmark.tsv"
     conda:
         "../envs/alliance.yaml"
     threads: 1

@@ -30,6 +30,8 @@ rule model_tables:
         ),
     log:
         "logs/{cohort}/model_tables.log",
+    benchmark:
+        "logs/{cohort}/model_tables.benchmark.tsv"
     localrule: True
     conda:
         "../envs/alliance.yaml"
@@ -75,6 +77,8 @@ rule descriptive_tables:
         ),
     log:
         "logs/{cohort}/descriptive_tables.log",
+    benchmark:
+        "logs/{cohort}/descriptive_tables.benchmark.tsv"
     localrule: True
     conda:
         "../envs/alliance.yaml"
@@ -120,6 +124,8 @@ rule robustness_tables:
         ),
     log:
         "logs/{cohort}/robustness_tables.log",
+    benchmark:
+        "logs/{cohort}/robustness_tables.benchmark.tsv"
     localrule: True
     conda:
         "../envs/alliance.yaml"
