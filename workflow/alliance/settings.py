@@ -339,14 +339,23 @@ def named_cohorts(config: Mapping[str, Any], command_line: Sequence[str | Path] 
     config.yaml's synthetic one; the user's file decides instead (each cohort it names is built with what the
     files say of it, merged), and the synthetic cohort is built only when named there too."""
     names: list[str] | None = None
+    for spec in command_line_configs(command_line):
+        if isinstance(spec.get("cohorts"), Mapping) and spec["cohorts"]:
+            names = list(spec["cohorts"])
+    return names if names is not None else list(config["cohorts"])
+
+
+def command_line_configs(command_line: Sequence[str | Path]) -> list[Mapping[str, Any]]:
+    """The parsed ``--configfile`` files (YAML or JSON, in order; other or missing files left out)."""
+    specs = []
     for source in command_line:
         path = Path(source)
         if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
             continue
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if isinstance(spec, Mapping) and isinstance(spec.get("cohorts"), Mapping) and spec["cohorts"]:
-            names = list(spec["cohorts"])
-    return names if names is not None else list(config["cohorts"])
+        if isinstance(spec, Mapping):
+            specs.append(spec)
+    return specs
 
 
 def _file_keys() -> tuple[str, ...]:
@@ -416,15 +425,8 @@ def named_studies(config: Mapping[str, Any], command_line: Sequence[str | Path] 
     names only cohorts: a user's cohort file builds that cohort, not the example studies), else all of the
     config's."""
     names: list[str] | None = None
-    for source in command_line:
-        path = Path(source)
-        if path.suffix not in (".yaml", ".yml", ".json") or not path.is_file():
-            continue
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        named = {
-            key: dict(spec[key]) if isinstance(spec, Mapping) and isinstance(spec.get(key), Mapping) else {}
-            for key in ("cohorts", "studies")
-        }
+    for spec in command_line_configs(command_line):
+        named = {key: dict(spec[key]) if isinstance(spec.get(key), Mapping) else {} for key in ("cohorts", "studies")}
         if named["cohorts"] or named["studies"]:
             names = list(named["studies"])
     return names if names is not None else list(config.get("studies") or {})
